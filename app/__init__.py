@@ -1,0 +1,1 @@
+"""The composition root: the Starlette app factory and the `inbox` command line."""

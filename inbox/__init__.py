@@ -1,0 +1,1 @@
+"""The inbox domain: rules, queries and commands, free of GraphQL and HTTP."""

@@ -1,0 +1,80 @@
+"""Settings, read from the environment (and a `.env` file) once per process."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./inbox.db"
+SECRET_KEY_FILE_SUFFIX = ".secret-key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(DEFAULT_DATABASE_URL, alias="DATABASE_URL")
+    redis_url: str | None = Field(None, alias="REDIS_URL")
+    secret_key: str | None = Field(None, alias="INBOX_SECRET_KEY")
+    env: Literal["development", "production"] = Field("development", alias="INBOX_ENV")
+    public_url: str = Field("http://127.0.0.1:8000", alias="INBOX_PUBLIC_URL")
+    allowed_origins: list[str] = Field(default_factory=list, alias="INBOX_ALLOWED_ORIGINS")
+    token_ttl_seconds: int = Field(12 * 3600, alias="INBOX_TOKEN_TTL")
+
+    smtp_url: str | None = Field(None, alias="INBOX_SMTP_URL")
+    twilio_account_sid: str | None = Field(None, alias="INBOX_TWILIO_ACCOUNT_SID")
+    twilio_auth_token: str | None = Field(None, alias="INBOX_TWILIO_AUTH_TOKEN")
+    twilio_api_url: str = Field("https://api.twilio.com", alias="INBOX_TWILIO_API_URL")
+    mailgun_signing_key: str | None = Field(None, alias="INBOX_MAILGUN_SIGNING_KEY")
+
+    db_connect_timeout: float = Field(5.0, alias="INBOX_DB_CONNECT_TIMEOUT")
+    db_statement_timeout: float = Field(10.0, alias="INBOX_DB_STATEMENT_TIMEOUT")
+    db_pool_timeout: float = Field(5.0, alias="INBOX_DB_POOL_TIMEOUT")
+
+    @model_validator(mode="after")
+    def _production_needs_a_secret(self) -> "Settings":
+        if self.env == "production" and not self.secret_key:
+            raise ValueError("INBOX_SECRET_KEY is required when INBOX_ENV=production")
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.database_url).get_backend_name() == "sqlite"
+
+    def signing_key(self) -> str:
+        """The key that signs staff tokens.
+
+        In development without INBOX_SECRET_KEY, a key is generated once and kept beside the
+        SQLite file (or in the working directory), so tokens survive restarts.
+        """
+        if self.secret_key:
+            return self.secret_key
+        path = self._generated_key_path()
+        if path.exists():
+            return path.read_text().strip()
+        key = secrets.token_urlsafe(48)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    def _generated_key_path(self) -> Path:
+        url = make_url(self.database_url)
+        if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+            db = Path(url.database)
+            return db.with_name(db.name + SECRET_KEY_FILE_SUFFIX)
+        return Path(".inbox" + SECRET_KEY_FILE_SUFFIX)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
