@@ -1,0 +1,201 @@
+"""The `inbox` command line. User mistakes are one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from inbox.database import engine_from_settings
+from inbox.errors import DomainError
+from inbox.settings import Settings, get_settings
+from models.engine import session_factory
+
+T = TypeVar("T")
+
+cli = typer.Typer(help="Inbox GraphQL: the staff inbox of fitness and sports clubs.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+api_key_cli = typer.Typer(help="Partner API keys (read-only access for dashboards).", no_args_is_help=True)
+cli.add_typer(api_key_cli, name="api-key")
+
+
+def fail(message: str) -> NoReturn:
+    """Report a user mistake as one line on stderr and exit 1."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def load_settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(str(first.get("msg", exc)).removeprefix("Value error, "))
+
+
+def run_with_database(settings: Settings, work: Callable[[Any], Awaitable[T]]) -> T:
+    """Run `work(sessionmaker)` on the configured database, turning known failures into one line."""
+
+    async def main() -> T:
+        engine = engine_from_settings(settings)
+        try:
+            return await work(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as exc:
+        fail(str(exc))
+    except (OperationalError, ProgrammingError) as exc:
+        text = str(exc.orig) if exc.orig else str(exc)
+        if "no such table" in text or "does not exist" in text:
+            fail("the database has no schema yet: run `inbox migrate` first")
+        fail(f"database error: {text.splitlines()[0]}")
+    except (OSError, ConnectionError) as exc:
+        fail(f"cannot reach the database at {settings.database_url}: {exc}")
+
+
+@cli.command()
+def migrate() -> None:
+    """Create or upgrade the database schema at DATABASE_URL."""
+    from models.migrate import upgrade
+
+    settings = load_settings()
+    try:
+        upgrade(settings.database_url)
+    except (OperationalError, OSError, ConnectionError) as exc:
+        fail(f"cannot migrate {settings.database_url}: {str(exc).splitlines()[0]}")
+    typer.echo("database is up to date", err=True)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description:<12}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    transient=False, disable=not sys.stderr.isatty(), console=None)
+
+
+def _import(settings: Settings, document: Any, label: str) -> None:
+    from inbox.importer import ImportErrors, import_document
+
+    with _progress() as progress:
+        tasks: dict[str, Any] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        try:
+            summary = run_with_database(
+                settings, lambda factory: import_document(factory, document, progress=report)
+            )
+        except ImportErrors as exc:
+            progress.stop()
+            for problem in exc.problems:
+                typer.echo(f"error: {label}: {problem.path}: {problem.message}", err=True)
+            typer.echo(f"{len(exc.problems)} problem(s); nothing was written", err=True)
+            raise typer.Exit(1)
+    typer.echo(summary.describe())
+
+
+@cli.command(name="import")
+def import_file(file: Annotated[Path, typer.Argument(help="A club's JSON document")]) -> None:
+    """Load or update a club's data from a JSON file (idempotent)."""
+    settings = load_settings()
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        fail(f"{file}: no such file")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{file}: cannot read: {exc}")
+    except json.JSONDecodeError as exc:
+        fail(f"{file}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}")
+    _import(settings, document, str(file))
+
+
+@cli.command()
+def demo() -> None:
+    """Load the built-in demo club (idempotent)."""
+    from inbox.demo import demo_document
+
+    _import(load_settings(), demo_document(), "demo")
+
+
+@cli.command()
+def token(
+    email: Annotated[str, typer.Argument(help="The staff user's email")],
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 12 * 3600,
+    club: Annotated[str | None, typer.Option(help="Club slug, when the email is in several clubs")] = None,
+) -> None:
+    """Print a bearer token for a staff user."""
+    from inbox.staff import token_for_staff_email
+
+    settings = load_settings()
+    if ttl <= 0:
+        fail("--ttl must be a positive number of seconds")
+    secret = settings.signing_key()
+
+    async def work(factory: Any) -> str:
+        async with factory() as session:
+            return await token_for_staff_email(session, secret, email, club_slug=club, ttl=timedelta(seconds=ttl))
+
+    typer.echo(run_with_database(settings, work))
+
+
+@api_key_cli.command("create")
+def api_key_create(
+    club_slug: Annotated[str, typer.Argument(help="The club's slug")],
+    name: Annotated[str, typer.Argument(help="What the key is for, e.g. the dashboard's name")],
+) -> None:
+    """Print a new partner API key (shown once; stored hashed)."""
+    from inbox.staff import create_api_key
+
+    settings = load_settings()
+
+    async def work(factory: Any) -> str:
+        async with factory() as session:
+            return await create_api_key(session, club_slug, name)
+
+    typer.echo(run_with_database(settings, work))
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    no_dispatcher: Annotated[bool, typer.Option("--no-dispatcher", help="Do not send deliveries in this process")] = False,
+) -> None:
+    """Serve HTTP and WebSocket (GraphQL at /graphql)."""
+    import uvicorn
+
+    from app.factory import create_app
+
+    settings = load_settings()
+    typer.echo(f"Inbox GraphQL on http://{host}:{port}/graphql ({'production' if settings.is_production else 'development'})",
+               err=True)
+    uvicorn.run(
+        create_app(settings, run_dispatcher=not no_dispatcher),
+        host=host, port=port, ws_per_message_deflate=False, timeout_graceful_shutdown=10,
+        ws_max_size=64 * 1024, log_level="info", proxy_headers=True,
+    )
+
+
+@cli.command("export-schema")
+def export_schema() -> None:
+    """Print the GraphQL SDL (what schema.graphql holds)."""
+    from schema import print_schema_sdl
+
+    typer.echo(print_schema_sdl(), nl=False)
+
+
+def main() -> None:
+    cli()
