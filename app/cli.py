@@ -103,7 +103,7 @@ def _import(settings: Settings, document: Any, label: str) -> None:
             for problem in exc.problems:
                 typer.echo(f"error: {label}: {problem.path}: {problem.message}", err=True)
             typer.echo(f"{len(exc.problems)} problem(s); nothing was written", err=True)
-            raise typer.Exit(1)
+            raise typer.Exit(1) from None
     typer.echo(summary.describe())
 
 
@@ -172,7 +172,9 @@ def api_key_create(
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
-    no_dispatcher: Annotated[bool, typer.Option("--no-dispatcher", help="Do not send deliveries in this process")] = False,
+    no_dispatcher: Annotated[
+        bool, typer.Option("--no-dispatcher", help="Do not send deliveries in this process")
+    ] = False,
 ) -> None:
     """Serve HTTP and WebSocket (GraphQL at /graphql)."""
     import uvicorn
@@ -180,8 +182,7 @@ def serve(
     from app.factory import create_app
 
     settings = load_settings()
-    typer.echo(f"Inbox GraphQL on http://{host}:{port}/graphql ({'production' if settings.is_production else 'development'})",
-               err=True)
+    typer.echo(f"Inbox GraphQL on http://{host}:{port}/graphql ({settings.env})", err=True)
     uvicorn.run(
         create_app(settings, run_dispatcher=not no_dispatcher),
         host=host, port=port, ws_per_message_deflate=False, timeout_graceful_shutdown=10,

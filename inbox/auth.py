@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import jwt
 from sqlalchemy import select
@@ -40,7 +40,7 @@ class Principal:
 
 
 def issue_staff_token(secret: str, *, staff_external_id: str, club_slug: str, ttl: timedelta) -> str:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     claims = {"sub": staff_external_id, "club": club_slug, "aud": AUDIENCE, "iat": now, "exp": now + ttl}
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
@@ -97,7 +97,7 @@ async def _authenticate_staff_token(session: AsyncSession, secret: str, token: s
     staff_id, club_id, slug, addons = row
     return Principal(
         club_id=club_id, club_slug=slug, addons=tuple(addons or ()), staff_id=staff_id,
-        expires_at=datetime.fromtimestamp(int(claims["exp"]), timezone.utc),
+        expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
     )
 
 

@@ -39,3 +39,11 @@ class UserError(DomainError):
         self.code = code
         self.message = message
         self.field = field
+
+
+class UserErrors(DomainError):
+    """Several user errors at once (a form with several mistakes)."""
+
+    def __init__(self, errors: list[UserError]) -> None:
+        super().__init__("; ".join(e.message for e in errors))
+        self.errors = errors

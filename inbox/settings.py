@@ -5,10 +5,10 @@ from __future__ import annotations
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./inbox.db"
@@ -23,8 +23,10 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(None, alias="INBOX_SECRET_KEY")
     env: Literal["development", "production"] = Field("development", alias="INBOX_ENV")
     public_url: str = Field("http://127.0.0.1:8000", alias="INBOX_PUBLIC_URL")
-    allowed_origins: list[str] = Field(default_factory=list, alias="INBOX_ALLOWED_ORIGINS")
+    # Comma-separated origins allowed to open WebSockets, e.g. "https://app.example,https://admin.example".
+    allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="INBOX_ALLOWED_ORIGINS")
     token_ttl_seconds: int = Field(12 * 3600, alias="INBOX_TOKEN_TTL")
+    legacy_graphql_ws: bool = Field(False, alias="INBOX_LEGACY_GRAPHQL_WS")
 
     smtp_url: str | None = Field(None, alias="INBOX_SMTP_URL")
     twilio_account_sid: str | None = Field(None, alias="INBOX_TWILIO_ACCOUNT_SID")
@@ -36,8 +38,15 @@ class Settings(BaseSettings):
     db_statement_timeout: float = Field(10.0, alias="INBOX_DB_STATEMENT_TIMEOUT")
     db_pool_timeout: float = Field(5.0, alias="INBOX_DB_POOL_TIMEOUT")
 
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
     @model_validator(mode="after")
-    def _production_needs_a_secret(self) -> "Settings":
+    def _production_needs_a_secret(self) -> Settings:
         if self.env == "production" and not self.secret_key:
             raise ValueError("INBOX_SECRET_KEY is required when INBOX_ENV=production")
         return self

@@ -51,7 +51,7 @@ class SearchTerms:
         return not self.text_words and not self.phone_words
 
     @classmethod
-    def parse(cls, search: str | None) -> "SearchTerms":
+    def parse(cls, search: str | None) -> SearchTerms:
         text_words: list[str] = []
         phone_words: list[str] = []
         pending_phone: list[str] = []

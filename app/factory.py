@@ -1,0 +1,86 @@
+"""The Starlette app factory: routes, and the lifespan that owns the engine (and, later, the bus)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route, WebSocketRoute
+
+from app.graphql_view import InboxGraphQL
+from app.limits import BodySizeLimit
+from inbox.database import engine_from_settings
+from inbox.settings import Settings, get_settings
+from models.engine import session_factory
+from resolvers.context import Services
+from schema import build_schema
+
+log = logging.getLogger("inbox.app")
+
+
+class LazyGraphQL:
+    """Routes to the GraphQL view that the lifespan builds (engine and sessions are loop-bound)."""
+
+    def __init__(self) -> None:
+        self.view: InboxGraphQL | None = None
+
+    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        if self.view is None:
+            raise RuntimeError("the app's lifespan has not started")
+        await self.view(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True) -> Starlette:
+    """Build the ASGI app. `run_dispatcher` is for the delivery dispatcher (channels issue)."""
+    settings = settings or get_settings()
+    graphql = LazyGraphQL()
+    services_holder: dict[str, Services] = {}
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        engine = engine_from_settings(settings)
+        services = Services(settings=settings, sessions=session_factory(engine))
+        services_holder["services"] = services
+        graphql.view = InboxGraphQL(build_schema(production=settings.is_production), services)
+        try:
+            yield
+        finally:
+            graphql.view = None
+            await engine.dispose()
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> JSONResponse:
+        checks = {"database": await _database_ready(services_holder["services"])}
+        ready = all(checks.values())
+        return JSONResponse({"status": "ready" if ready else "unavailable",
+                             "checks": {k: "up" if v else "down" for k, v in checks.items()}},
+                            status_code=200 if ready else 503)
+
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+        ],
+        middleware=[Middleware(BodySizeLimit)],
+        lifespan=lifespan,
+    )
+
+
+async def _database_ready(services: Services) -> bool:
+    try:
+        async with services.sessions() as session:
+            await session.execute(text("SELECT 1"))
+        return True
+    except Exception as exc:  # any failure means "not ready"; the reason goes to the log
+        log.warning("database not ready: %r", exc)
+        return False

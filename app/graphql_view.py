@@ -1,0 +1,145 @@
+"""The /graphql endpoint: strawberry's ASGI view with our authentication and HTTP semantics."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from cross_web import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema import BaseSchema
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from inbox.auth import Principal, authenticate, bearer_value
+from inbox.errors import DomainError, ServiceUnavailable, Unauthenticated
+from resolvers.context import Context, Services
+from schema.errors import is_unavailable
+
+log = logging.getLogger("inbox.graphql")
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+STATUS_BY_CODE = {"UNAUTHENTICATED": 401, "RATE_LIMITED": 429, "SERVICE_UNAVAILABLE": 503}
+
+
+def error_body(code: str, message: str, **extensions: Any) -> dict[str, Any]:
+    return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+
+
+class InboxGraphQL(GraphQL):
+    """Authenticates every HTTP request (bearer staff token or API key) and every WebSocket
+    (`connection_init`), and builds the one context through which the principal reaches resolvers."""
+
+    def __init__(self, schema: BaseSchema, services: Services) -> None:
+        settings = services.settings
+        protocols = [GRAPHQL_TRANSPORT_WS_PROTOCOL]
+        super().__init__(
+            schema,
+            graphql_ide=None if settings.is_production else "graphiql",
+            subscription_protocols=protocols + ([GRAPHQL_WS_PROTOCOL] if settings.legacy_graphql_ws else []),
+            connection_init_wait_timeout=timedelta(seconds=5),
+            max_subscriptions_per_connection=20,
+            allowed_origins=settings.allowed_origins,
+        )
+        self.services = services
+        self.signing_key = settings.signing_key()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        request_id = uuid.uuid4().hex[:16]
+        response = await self._handle_http(request, request_id)
+        response.headers["X-Request-Id"] = request_id
+        await response(scope, receive, send)
+
+    async def _handle_http(self, request: Request, request_id: str) -> Response:
+        if self._wants_ide(request):
+            return await self.run(request, context=Context(services=self.services, request=request))
+        try:
+            principal = await self._authenticate(request.headers.get("authorization"))
+        except DomainError as exc:
+            status = STATUS_BY_CODE.get(exc.code, 400)
+            return JSONResponse(error_body(exc.code, str(exc)), status_code=status)
+        context = Context(services=self.services, principal=principal, request=request, request_id=request_id)
+        try:
+            response = await self.run(request, context=context)
+        except HTTPException as exc:
+            return JSONResponse(error_body("BAD_REQUEST", exc.reason), status_code=exc.status_code)
+        if GRAPHQL_RESPONSE_JSON in request.headers.get("accept", ""):
+            response.headers["content-type"] = GRAPHQL_RESPONSE_JSON
+            if getattr(request.state, "request_error", False):
+                response.status_code = 400
+        return response
+
+    def _wants_ide(self, request: Request) -> bool:
+        return (
+            self.graphql_ide is not None
+            and request.method == "GET"
+            and "text/html" in request.headers.get("accept", "")
+            and "query" not in request.query_params
+        )
+
+    async def _authenticate(self, authorization: str | None) -> Principal:
+        credential = bearer_value(authorization)
+        if credential is None:
+            raise Unauthenticated("Authentication required: send 'Authorization: Bearer <token>'")
+        try:
+            async with self.services.sessions() as session:
+                return await authenticate(session, self.signing_key, credential)
+        except DomainError:
+            raise
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise ServiceUnavailable("Service unavailable, try again shortly") from exc
+            raise
+
+    async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
+        # Only WebSockets get here (HTTP passes its context to run()); the principal is set by
+        # on_ws_connect from the connection_init payload.
+        return Context(services=self.services, request=request, response=response)
+
+    async def on_ws_connect(self, context: Context) -> dict[str, object]:
+        params = context.connection_params or {}
+        authorization = next((v for k, v in params.items() if k.lower() == "authorization"), None)
+        try:
+            principal = await self._authenticate(authorization if isinstance(authorization, str) else None)
+        except DomainError as exc:
+            raise ConnectionRejectionError() from exc
+        if not principal.is_staff:
+            raise ConnectionRejectionError()
+        context.principal = principal
+        expires_at = principal.expires_at.isoformat() if principal.expires_at else None
+        return {"expiresAt": expires_at}
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if isinstance(response_data, dict):
+            codes = [(e.get("extensions") or {}).get("code") for e in response_data.get("errors") or []]
+            for code, status in STATUS_BY_CODE.items():
+                if code in codes and response_data.get("data") is None:
+                    response.status_code = status
+                    break
+        return response
+
+    async def process_result(self, request: Request, result: Any) -> GraphQLHTTPResponse:
+        data = await super().process_result(request, result)
+        if GRAPHQL_RESPONSE_JSON in request.headers.get("accept", "") and data.get("data") is None and result.errors:
+            if all(error.path is None for error in result.errors):
+                request.state.request_error = True
+                data.pop("data", None)
+        return data
+
+    def encode_json(self, data: object) -> str:
+        return json.dumps(data, separators=(",", ":"))

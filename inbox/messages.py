@@ -1,0 +1,157 @@
+"""Messages: posting one (the single path for staff sends and members' replies) and reading history."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbox.errors import BadUserInput
+from inbox.text import collapse_spaces
+from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
+from inbox.threads import restore_for_everyone, viewer_state
+from models import Delivery, Message, Thread
+from models.base import utcnow
+
+DELIVERY_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class DeliveryDraft:
+    """One recipient of an outbound message: an address to send to, or the reason it is skipped."""
+
+    member_id: int
+    address: str | None
+    skip_reason: str | None = None
+
+
+async def post_message(
+    session: AsyncSession,
+    thread: Thread,
+    *,
+    direction: str,
+    channel: str,
+    body: str,
+    subject: str | None = None,
+    staff_id: int | None = None,
+    member_id: int | None = None,
+    idempotency_key: str | None = None,
+    provider_message_id: str | None = None,
+    in_reply_to_id: int | None = None,
+    deliveries: Sequence[DeliveryDraft] = (),
+) -> Message:
+    """Add a message to a thread that the caller has locked (`inbox.threads.lock_thread`).
+
+    In the caller's transaction: the thread's next sequence number, its activity, unread (inbound
+    messages), un-archiving for every viewer, the sending staff user's read marker (and activity
+    date when they muted it), and the delivery rows (the outbox).
+    """
+    now = utcnow()
+    if thread.last_message_at is not None and now < thread.last_message_at:
+        now = thread.last_message_at  # a clock step back must not reorder the thread
+    message = Message(
+        club_id=thread.club_id, thread_id=thread.id, seq=thread.last_seq + 1, direction=direction,
+        channel=channel, staff_id=staff_id, member_id=member_id, subject=subject, body=body, created_at=now,
+        idempotency_key=idempotency_key, provider_message_id=provider_message_id, in_reply_to_id=in_reply_to_id,
+    )
+    session.add(message)
+    await session.flush()
+    thread.last_seq = message.seq
+    thread.last_message_at = now
+    thread.last_message_id = message.id
+    thread.sort_at = now
+    if direction == "INBOUND":
+        thread.inbound_count += 1
+    await restore_for_everyone(session, thread.id)
+    if staff_id is not None:
+        state = await viewer_state(session, thread, staff_id)
+        state.read_seq = message.seq
+        state.read_inbound_count = thread.inbound_count
+        state.forced_unread = False
+        if state.is_muted:
+            state.muted_activity_at = now
+    await _insert_deliveries(session, message, deliveries, now)
+    await session.flush()
+    return message
+
+
+async def _insert_deliveries(
+    session: AsyncSession, message: Message, drafts: Sequence[DeliveryDraft], now: datetime
+) -> None:
+    rows = [
+        {
+            "club_id": message.club_id, "message_id": message.id, "member_id": d.member_id,
+            "channel": message.channel, "address": d.address,
+            "status": "SKIPPED" if d.skip_reason else "QUEUED", "reason": d.skip_reason,
+            "token": secrets.token_urlsafe(18), "attempts": 0, "next_attempt_at": None if d.skip_reason else now,
+            "updated_at": now,
+        }
+        for d in drafts
+    ]
+    for start in range(0, len(rows), DELIVERY_CHUNK):
+        await session.execute(insert(Delivery), rows[start:start + DELIVERY_CHUNK])
+
+
+def message_preview(body: str, length: int = 140) -> str:
+    """The body's first `length` characters, white space collapsed."""
+    return collapse_spaces(body)[: max(0, length)]
+
+
+# --- history --------------------------------------------------------------------------------------
+
+def messages_digest(thread_id: int) -> str:
+    return list_digest("messages", thread_id)
+
+
+def message_cursor(thread_id: int, seq: int) -> str:
+    """A position in a thread: `seq` 0 is the thread's start (before its first message)."""
+    return encode_cursor(messages_digest(thread_id), [seq])
+
+
+def cursor_seq(thread_id: int, cursor: str | None) -> int | None:
+    key = decode_cursor(cursor, messages_digest(thread_id))
+    if key is None:
+        return None
+    if len(key) != 1 or not isinstance(key[0], int) or key[0] < 0:
+        raise BadUserInput("Malformed cursor")
+    return int(key[0])
+
+
+async def list_messages(
+    session: AsyncSession, thread: Thread, *, size: int, backwards: bool,
+    after: str | None = None, before: str | None = None, around: str | None = None,
+) -> Page[Message]:
+    """Oldest first. `backwards` reads the newest `size` (before `before`); `around` centres a page."""
+    after_seq, before_seq = cursor_seq(thread.id, after), cursor_seq(thread.id, before)
+    around_seq = cursor_seq(thread.id, around)
+    base = select(Message).where(Message.thread_id == thread.id)
+    if after_seq is not None:
+        base = base.where(Message.seq > after_seq)
+    if before_seq is not None:
+        base = base.where(Message.seq < before_seq)
+
+    if around_seq is not None:
+        older = list((await session.scalars(
+            base.where(Message.seq < around_seq).order_by(Message.seq.desc()).limit(size // 2 + 1))).all())
+        newer = list((await session.scalars(
+            base.where(Message.seq >= around_seq).order_by(Message.seq).limit(size - size // 2 + 1))).all())
+        keep_older = older[: size // 2]
+        keep_newer = newer[: size - len(keep_older)]
+        items = list(reversed(keep_older)) + keep_newer
+        has_previous, has_next = len(older) > len(keep_older), len(newer) > len(keep_newer)
+    elif backwards:
+        rows = list((await session.scalars(base.order_by(Message.seq.desc()).limit(size + 1))).all())
+        items = list(reversed(rows[:size]))
+        has_previous, has_next = len(rows) > size, before_seq is not None and before_seq <= thread.last_seq
+    else:
+        rows = list((await session.scalars(base.order_by(Message.seq).limit(size + 1))).all())
+        items = rows[:size]
+        has_previous, has_next = after_seq is not None and after_seq > 0, len(rows) > size
+
+    count_query = select(func.count(Message.id)).where(Message.thread_id == thread.id)
+    return Page(items=items, cursors=[message_cursor(thread.id, m.seq) for m in items],
+                has_next_page=has_next, has_previous_page=has_previous, count_query=count_query)

@@ -1,0 +1,68 @@
+"""Keyset pagination: page sizes, and opaque cursors that carry their key values.
+
+A cursor names the list it belongs to (a digest of the list's parameters), so a cursor of another
+list is refused instead of silently giving a wrong page.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from inbox.errors import BadUserInput
+
+MAX_PAGE_SIZE = 100
+T = TypeVar("T")
+
+
+def page_size(first: int | None, last: int | None = None, default: int = 20) -> int:
+    """The number of items asked for: `first` or `last`, 1..100, never both."""
+    if first is not None and last is not None:
+        raise BadUserInput("Pass either `first` or `last`, not both")
+    size = first if first is not None else last
+    if size is None:
+        return default
+    if not 1 <= size <= MAX_PAGE_SIZE:
+        name = "first" if first is not None else "last"
+        raise BadUserInput(f"`{name}` must be between 1 and {MAX_PAGE_SIZE}, got {size}")
+    return size
+
+
+def list_digest(*parts: Any) -> str:
+    """A short digest naming one list (kind, viewer, filters): cursors carry it."""
+    raw = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def encode_cursor(digest: str, key: list[Any]) -> str:
+    raw = json.dumps([digest, key], separators=(",", ":"), default=str)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, digest: str) -> list[Any] | None:
+    """The key values of a cursor of this list; BadUserInput when malformed or of another list."""
+    if cursor is None:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_digest, key = json.loads(raw)
+    except (ValueError, TypeError) as exc:
+        raise BadUserInput("Malformed cursor") from exc
+    if cursor_digest != digest or not isinstance(key, list):
+        raise BadUserInput("This cursor belongs to another list")
+    return key
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a keyset-paginated list, with the cursor of each item."""
+
+    items: list[T]
+    cursors: list[str]
+    has_next_page: bool = False
+    has_previous_page: bool = False
+    # Counts every item matching the list's filters, whatever the cursor; run only when asked.
+    count_query: Any = field(default=None, repr=False)

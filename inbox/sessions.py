@@ -1,0 +1,88 @@
+"""Sessions (scheduled classes): the calendar, days with sessions, and who is booked or waiting."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, func, literal, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbox.errors import BadUserInput
+from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
+from inbox.search import name_search_condition
+from models import Booking, Member, Session
+from models.base import UTCDateTime
+
+MAX_CALENDAR_DAYS = 400
+
+
+async def list_sessions(
+    session: AsyncSession, *, start: datetime, end: datetime, search: str | None, first: int, after: str | None
+) -> Page[Session]:
+    """Sessions starting in [start, end), by start time then id."""
+    if end < start:
+        raise BadUserInput("`to` is before `from`")
+    digest = list_digest("sessions", start.isoformat(), end.isoformat(), search or "")
+    key = decode_cursor(after, digest)
+    condition = (Session.starts_at >= start) & (Session.starts_at < end) & name_search_condition(Session.name_key, search)
+    query = select(Session).where(condition)
+    if key is not None:
+        if len(key) != 2 or not isinstance(key[1], int):
+            raise BadUserInput("Malformed cursor")
+        try:
+            bound = datetime.fromisoformat(str(key[0]))
+        except ValueError as exc:
+            raise BadUserInput("Malformed cursor") from exc
+        query = query.where(tuple_(Session.starts_at, Session.id) > tuple_(_utc(bound), key[1]))
+    rows = list((await session.scalars(query.order_by(Session.starts_at, Session.id).limit(first + 1))).all())
+
+    count_query = select(func.count(Session.id)).where(condition)
+    items = rows[:first]
+    return Page(items=items, cursors=[encode_cursor(digest, [s.starts_at.isoformat(), s.id]) for s in items],
+                has_next_page=len(rows) > first, has_previous_page=key is not None, count_query=count_query)
+
+
+def _utc(moment: datetime) -> ColumnElement[datetime]:
+    return literal(moment, UTCDateTime)
+
+
+async def session_days(session: AsyncSession, *, start: date, end: date, timezone_name: str) -> list[tuple[date, int]]:
+    """How many sessions start on each day of [start, end] in the club's time zone (days with none omitted)."""
+    if end < start:
+        raise BadUserInput("`to` is before `from`")
+    if (end - start).days > MAX_CALENDAR_DAYS:
+        raise BadUserInput(f"At most {MAX_CALENDAR_DAYS} days at once")
+    zone = ZoneInfo(timezone_name)
+    lower = datetime.combine(start, time.min, zone)
+    upper = datetime.combine(end + timedelta(days=1), time.min, zone)
+    starts = (await session.scalars(
+        select(Session.starts_at).where(Session.starts_at >= lower, Session.starts_at < upper))).all()
+    counts: dict[date, int] = {}
+    for moment in starts:
+        day = moment.astimezone(zone).date()
+        counts[day] = counts.get(day, 0) + 1
+    return sorted(counts.items())
+
+
+async def session_members(
+    session: AsyncSession, session_id: int, *, waitlisted: bool, first: int, after: str | None
+) -> Page[Member]:
+    """Booked members in booking order, or the waitlist by position."""
+    digest = list_digest("session-members", session_id, waitlisted)
+    key = decode_cursor(after, digest)
+    condition = (Booking.session_id == session_id) & (Booking.waitlisted.is_(waitlisted))
+    query = select(Member, Booking.position, Booking.id).join(Booking, Booking.member_id == Member.id).where(condition)
+    if key is not None:
+        if len(key) != 2 or not all(isinstance(k, int) for k in key):
+            raise BadUserInput("Malformed cursor")
+        query = query.where(tuple_(Booking.position, Booking.id) > tuple_(key[0], key[1]))
+    rows = (await session.execute(query.order_by(Booking.position, Booking.id).limit(first + 1))).all()
+
+    async def count() -> int:
+        return int(await session.scalar(select(func.count(Booking.id)).where(condition)) or 0)
+
+    items = rows[:first]
+    return Page(items=[member for member, _, _ in items],
+                cursors=[encode_cursor(digest, [position, booking_id]) for _, position, booking_id in items],
+                has_next_page=len(rows) > first, has_previous_page=key is not None, count_query=count_query)

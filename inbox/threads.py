@@ -1,0 +1,336 @@
+"""Threads as each staff user sees them: ordering, the muted rule, unread, flags and the list.
+
+Every per-viewer rule of inbox.md lives here, once, as SQL expressions (for lists and counts) and as
+the `ThreadView` properties (for one thread), built from the same columns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, true, tuple_, type_coerce, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbox.errors import BadUserInput, UserError
+from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
+from inbox.search import member_search_condition, name_search_condition
+from models import Member, Message, Session, Smartlist, Thread, ThreadState
+from models.base import UTCDateTime, utcnow
+from models.upsert import dialect_insert, is_postgresql
+
+CATEGORIES = ("MEMBER", "SMARTLIST", "SESSION")
+STATUSES = ("ALL", "UNREAD", "FAVORITES", "MUTED", "ARCHIVED")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# --- the rules, as SQL over Thread LEFT JOIN ThreadState (the viewer's row) -----------------------
+
+def _is(column: Any) -> ColumnElement[bool]:
+    return func.coalesce(column, false()) == true()
+
+
+def _read_inbound_sql() -> ColumnElement[int]:
+    """Inbound messages the viewer has read: their marker, and never less than imported history."""
+    mine = func.coalesce(ThreadState.read_inbound_count, 0)
+    return case((mine > Thread.history_inbound_count, mine), else_=Thread.history_inbound_count)
+
+
+def unread_count_sql() -> ColumnElement[int]:
+    return Thread.inbound_count - _read_inbound_sql() + case((_is(ThreadState.forced_unread), 1), else_=0)
+
+
+def has_unread_sql() -> ColumnElement[bool]:
+    return or_(Thread.inbound_count > _read_inbound_sql(), _is(ThreadState.forced_unread))
+
+
+def favorite_sql() -> ColumnElement[int]:
+    return case((_is(ThreadState.is_favorite), 1), else_=0)
+
+
+def sort_at_sql() -> ColumnElement[datetime]:
+    """The viewer's activity date, or the creation time while there is none (the muted rule)."""
+    return type_coerce(case(
+        (_is(ThreadState.is_muted), func.coalesce(ThreadState.muted_activity_at, Thread.created_at)),
+        else_=Thread.sort_at,
+    ), UTCDateTime)
+
+
+def status_condition(status: str) -> ColumnElement[bool]:
+    archived = _is(ThreadState.is_archived)
+    if status == "ARCHIVED":
+        return archived
+    conditions = {
+        "ALL": true(),
+        "UNREAD": has_unread_sql(),
+        "FAVORITES": _is(ThreadState.is_favorite),
+        "MUTED": _is(ThreadState.is_muted),
+    }
+    return and_(~archived, conditions[status])
+
+
+def viewer_join(query: Any, viewer_id: int | None) -> Any:
+    """LEFT JOIN the viewer's state (none for an API key: every per-viewer value is neutral)."""
+    on = and_(ThreadState.thread_id == Thread.id, ThreadState.staff_id == (viewer_id if viewer_id else -1))
+    return query.outerjoin(ThreadState, on)
+
+
+# --- one thread as one viewer sees it ------------------------------------------------------------
+
+@dataclass
+class ThreadView:
+    thread: Thread
+    state: ThreadState | None
+    viewer_id: int | None
+
+    @property
+    def is_favorite(self) -> bool:
+        return bool(self.state and self.state.is_favorite)
+
+    @property
+    def is_muted(self) -> bool:
+        return bool(self.state and self.state.is_muted)
+
+    @property
+    def is_archived(self) -> bool:
+        return bool(self.state and self.state.is_archived)
+
+    @property
+    def read_seq(self) -> int:
+        mine = self.state.read_seq if self.state else 0
+        return max(mine, self.thread.history_seq)
+
+    @property
+    def unread_count(self) -> int:
+        if self.viewer_id is None:
+            return 0
+        mine = self.state.read_inbound_count if self.state else 0
+        forced = 1 if self.state and self.state.forced_unread else 0
+        return self.thread.inbound_count - max(mine, self.thread.history_inbound_count) + forced
+
+    @property
+    def activity_at(self) -> datetime | None:
+        if self.is_muted:
+            return self.state.muted_activity_at if self.state else None
+        return self.thread.last_message_at
+
+    @property
+    def sort_at(self) -> datetime:
+        return self.activity_at or self.thread.created_at
+
+    @property
+    def order_key(self) -> list[Any]:
+        return [1 if self.is_favorite else 0, _micros(self.sort_at), self.thread.id]
+
+    @property
+    def sort_key(self) -> str:
+        """Compares as a string in list order: favorite, activity date, id (greater comes first)."""
+        favorite, micros, thread_id = self.order_key
+        return f"{favorite}.{micros:018d}.{thread_id:019d}"
+
+
+def _micros(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _from_micros(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+def thread_list_digest(viewer_id: int | None, category: str) -> str:
+    """Thread cursors are keysets of the category's order, the same under every status and search,
+    so an edge pushed by `threadUpdated` is valid in any of them."""
+    return list_digest("threads", viewer_id, category)
+
+
+def thread_cursor(view: ThreadView) -> str:
+    return encode_cursor(thread_list_digest(view.viewer_id, view.thread.category), view.order_key)
+
+
+# --- queries --------------------------------------------------------------------------------------
+
+def search_condition(category: str, search: str | None) -> tuple[ColumnElement[bool], Any]:
+    """The search of a category, and the target table it needs joined (or None)."""
+    if not (search or "").strip():
+        return true(), None
+    if category == "MEMBER":
+        return member_search_condition(search), (Member, Member.id == Thread.member_id)
+    if category == "SMARTLIST":
+        return name_search_condition(Smartlist.name_key, search), (Smartlist, Smartlist.id == Thread.smartlist_id)
+    return name_search_condition(Session.name_key, search), (Session, Session.id == Thread.session_id)
+
+
+async def list_threads(
+    session: AsyncSession, *, viewer_id: int | None, category: str, status: str, search: str | None,
+    first: int, after: str | None,
+) -> Page[ThreadView]:
+    """One page of the list: favorites first, then the viewer's activity date, then id (all descending)."""
+    key = decode_cursor(after, thread_list_digest(viewer_id, category))
+    favorite, sort_at = favorite_sql(), sort_at_sql()
+    condition, join = search_condition(category, search)
+    conditions = [Thread.category == category, status_condition(status), condition]
+
+    def base(query: Any) -> Any:
+        query = viewer_join(query, viewer_id)
+        if join is not None:
+            query = query.join(*join)
+        return query.where(*conditions)
+
+    query = base(select(Thread, ThreadState))
+    if key is not None:
+        if len(key) != 3 or not all(isinstance(part, int) for part in key):
+            raise BadUserInput("Malformed cursor")
+        bound = tuple_(literal(key[0]), literal(_from_micros(key[1]), UTCDateTime), literal(key[2]))
+        query = query.where(tuple_(favorite, sort_at, Thread.id) < bound)
+    query = query.order_by(favorite.desc(), sort_at.desc(), Thread.id.desc()).limit(first + 1)
+    rows = (await session.execute(query)).all()
+    views = [ThreadView(thread, state, viewer_id) for thread, state in rows]
+
+    count_query = base(select(func.count(Thread.id)))
+    page_views = views[:first]
+    return Page(items=page_views, cursors=[thread_cursor(v) for v in page_views],
+                has_next_page=len(views) > first, has_previous_page=key is not None, count_query=count_query)
+
+
+async def load_thread_views(session: AsyncSession, viewer_id: int | None, thread_ids: Sequence[int]) -> dict[int, ThreadView]:
+    """Threads by id, each with the viewer's state, in one statement (club-filtered by the session)."""
+    if not thread_ids:
+        return {}
+    rows = (await session.execute(viewer_join(select(Thread, ThreadState), viewer_id)
+                                  .where(Thread.id.in_(set(thread_ids))))).all()
+    return {thread.id: ThreadView(thread, state, viewer_id) for thread, state in rows}
+
+
+async def load_thread_view(session: AsyncSession, viewer_id: int | None, thread_id: int) -> ThreadView | None:
+    return (await load_thread_views(session, viewer_id, [thread_id])).get(thread_id)
+
+
+@dataclass(frozen=True)
+class UnreadCounts:
+    members: int = 0
+    smartlists: int = 0
+    sessions: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.members + self.smartlists + self.sessions
+
+
+async def unread_counts(session: AsyncSession, viewer_id: int) -> UnreadCounts:
+    """Threads with at least one unread message, neither muted nor archived, per category."""
+    query = (
+        viewer_join(select(Thread.category, func.count(Thread.id)), viewer_id)
+        .where(has_unread_sql(), ~_is(ThreadState.is_muted), ~_is(ThreadState.is_archived))
+        .group_by(Thread.category)
+    )
+    counts = dict((await session.execute(query)).all())
+    return UnreadCounts(members=counts.get("MEMBER", 0), smartlists=counts.get("SMARTLIST", 0),
+                        sessions=counts.get("SESSION", 0))
+
+
+# --- starting a thread ----------------------------------------------------------------------------
+
+TARGET_COLUMNS = {"MEMBER": "member_id", "SMARTLIST": "smartlist_id", "SESSION": "session_id"}
+
+
+async def get_or_create_thread(session: AsyncSession, club_id: int, category: str, target_id: int) -> tuple[Thread, bool]:
+    """The thread of a target, created when there is none (at most one per target, even under races)."""
+    column = getattr(Thread, TARGET_COLUMNS[category])
+    existing = await session.scalar(select(Thread).where(column == target_id))
+    if existing is not None:
+        return existing, False
+    now = utcnow()
+    values = {"club_id": club_id, "category": category, TARGET_COLUMNS[category]: target_id,
+              "created_at": now, "sort_at": now}
+    index_where = column.isnot(None)
+    statement = dialect_insert(session, Thread).values(**values).on_conflict_do_nothing(
+        index_elements=[Thread.club_id, column], index_where=index_where)
+    result = await session.execute(statement)
+    thread = await session.scalar(select(Thread).where(column == target_id))
+    assert thread is not None
+    return thread, bool(result.rowcount)
+
+
+# --- per-viewer state changes ---------------------------------------------------------------------
+
+async def lock_thread(session: AsyncSession, thread_id: int) -> Thread | None:
+    """The thread row, locked for this transaction (PostgreSQL; SQLite writers are serialised)."""
+    query = select(Thread).where(Thread.id == thread_id)
+    if is_postgresql(session):
+        query = query.with_for_update()
+    return (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
+
+
+async def viewer_state(session: AsyncSession, thread: Thread, staff_id: int) -> ThreadState:
+    """The viewer's state row, created on first use, locked for this transaction."""
+    await session.execute(
+        dialect_insert(session, ThreadState)
+        .values(club_id=thread.club_id, thread_id=thread.id, staff_id=staff_id)
+        .on_conflict_do_nothing(index_elements=[ThreadState.thread_id, ThreadState.staff_id])
+    )
+    query = select(ThreadState).where(ThreadState.thread_id == thread.id, ThreadState.staff_id == staff_id)
+    if is_postgresql(session):
+        query = query.with_for_update()
+    return (await session.scalars(query.execution_options(populate_existing=True))).one()
+
+
+async def inbound_count_up_to(session: AsyncSession, thread: Thread, seq: int) -> int:
+    if seq >= thread.last_seq:
+        return thread.inbound_count
+    return int(await session.scalar(
+        select(func.count(Message.id)).where(Message.thread_id == thread.id, Message.seq <= seq,
+                                             Message.direction == "INBOUND")) or 0)
+
+
+async def mark_thread_read(session: AsyncSession, thread: Thread, staff_id: int, up_to_seq: int | None = None) -> bool:
+    state = await viewer_state(session, thread, staff_id)
+    target = thread.last_seq if up_to_seq is None else max(0, min(up_to_seq, thread.last_seq))
+    new_seq = target if state.forced_unread else max(target, state.read_seq)
+    new_inbound = await inbound_count_up_to(session, thread, new_seq)
+    changes: dict[str, Any] = {"read_seq": new_seq, "read_inbound_count": new_inbound, "forced_unread": False}
+    if state.is_muted:
+        changes["muted_activity_at"] = thread.last_message_at
+    return _apply(state, changes)
+
+
+async def mark_thread_unread(session: AsyncSession, thread: Thread, staff_id: int) -> None:
+    """Mark as unread: only with at least one message and nothing unread; then exactly 1 unread."""
+    if thread.last_seq == 0:
+        raise UserError("INVALID_INPUT", "A thread without messages cannot be marked as unread", ["input", "threadId"])
+    state = await viewer_state(session, thread, staff_id)
+    view = ThreadView(thread, state, staff_id)
+    if view.unread_count > 0:
+        raise UserError("THREAD_HAS_UNREAD", "The thread already has unread messages", ["input", "threadId"])
+    # Everything is read; the marker moves just before the newest message, which shows as the 1 unread.
+    _apply(state, {"read_seq": thread.last_seq - 1, "read_inbound_count": thread.inbound_count,
+                   "forced_unread": True})
+
+
+async def set_flag(session: AsyncSession, thread: Thread, staff_id: int, flag: str, value: bool) -> bool:
+    """Favorite, mute or archive for one viewer; idempotent. Returns whether anything changed."""
+    state = await viewer_state(session, thread, staff_id)
+    if flag == "is_muted":
+        view = ThreadView(thread, state, staff_id)
+        frozen = view.activity_at if value and not state.is_muted else (state.muted_activity_at if value else None)
+        return _apply(state, {"is_muted": value, "muted_activity_at": frozen})
+    return _apply(state, {flag: value})
+
+
+def _apply(state: ThreadState, changes: dict[str, Any]) -> bool:
+    changed = False
+    for name, value in changes.items():
+        if getattr(state, name) != value:
+            setattr(state, name, value)
+            changed = True
+    return changed
+
+
+async def restore_for_everyone(session: AsyncSession, thread_id: int) -> None:
+    """Any new message un-archives the thread for every viewer who had archived it."""
+    await session.execute(
+        update(ThreadState).where(ThreadState.thread_id == thread_id, ThreadState.is_archived.is_(True))
+        .values(is_archived=False)
+    )

@@ -1,0 +1,1 @@
+"""Query and mutation resolvers: thin translations between GraphQL arguments and the domain."""

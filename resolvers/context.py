@@ -1,0 +1,85 @@
+"""The per-operation context every resolver receives: who is calling, and how to reach the data."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inbox.auth import Principal
+from inbox.errors import Unauthenticated
+from inbox.pagination import Page
+from inbox.settings import Settings
+from models import Club
+from models.engine import club_session
+
+
+@dataclass
+class Services:
+    """Process-wide resources, owned by the app's lifespan."""
+
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    bus: Any = None
+
+
+@dataclass
+class Context:
+    """Created per HTTP request, and per WebSocket connection (where it is shared by operations)."""
+
+    services: Services
+    principal: Principal | None = None
+    request: Any = None
+    response: Any = None
+    connection_params: dict[str, Any] | None = None
+    request_id: str = ""
+    _club: Club | None = field(default=None, repr=False)
+    _loaders: Any = field(default=None, repr=False)
+    query_cost: int = 0
+    rate_limit: Any = None
+
+    @property
+    def viewer_id(self) -> int | None:
+        """The staff user whose per-thread state applies (None for a partner API key)."""
+        return self.require_principal().staff_id
+
+    @property
+    def loaders(self) -> Any:
+        """This operation's dataloaders (resolvers.loaders.Loaders), created on first use."""
+        if self._loaders is None:
+            from resolvers.loaders import Loaders
+
+            self._loaders = Loaders(self)
+        return self._loaders
+
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise Unauthenticated("Authentication required")
+        return self.principal
+
+    @asynccontextmanager
+    async def db(self) -> AsyncIterator[AsyncSession]:
+        """A session that sees only the caller's club. One per resolver: never share one
+        across concurrently resolving fields."""
+        principal = self.require_principal()
+        async with club_session(self.services.sessions, principal.club_id) as session:
+            yield session
+
+    async def total_count(self, page: Page[Any]) -> int:
+        """A list's totalCount, counted in a session of its own (only when the field is asked for)."""
+        if page.count_query is None:
+            return len(page.items)
+        async with self.db() as session:
+            return int(await session.scalar(page.count_query) or 0)
+
+    async def club(self) -> Club:
+        """The caller's club, loaded once per context."""
+        if self._club is None:
+            principal = self.require_principal()
+            async with self.db() as session:
+                self._club = (await session.scalars(select(Club).where(Club.id == principal.club_id))).one()
+        return self._club

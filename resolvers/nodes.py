@@ -1,0 +1,46 @@
+"""`node` / `nodes`: load objects by global id, one query per type, invisible across clubs."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from inbox.threads import load_thread_views
+from models import Delivery, Member, Message, Session, Smartlist, Staff
+from resolvers.context import Context
+from resolvers.ids import decode_id
+
+NODE_MODELS: dict[str, Any] = {"Member": Member, "Staff": Staff, "Smartlist": Smartlist, "Session": Session,
+                               "Message": Message, "Delivery": Delivery}
+
+
+async def load_nodes(ctx: Context, ids: Sequence[str]) -> list[Any | None]:
+    """The rows named by `ids`, in order; None for malformed, unknown or other clubs' ids."""
+    decoded = [decode_id(global_id) for global_id in ids]
+    wanted: dict[str, set[int]] = defaultdict(set)
+    for item in decoded:
+        if item:
+            wanted[item[0]].add(item[1])
+    found: dict[tuple[str, int], Any] = {}
+    principal = ctx.require_principal()
+    if principal.club_id in wanted.pop("Club", set()):
+        found[("Club", principal.club_id)] = await ctx.club()
+    async with ctx.db() as session:
+        for pk, view in (await load_thread_views(session, ctx.viewer_id, list(wanted.pop("Thread", set())))).items():
+            found[("Thread", pk)] = view
+        for type_name, pks in wanted.items():
+            model = NODE_MODELS.get(type_name)
+            if model is None:
+                continue
+            for row in await session.scalars(select(model).where(model.id.in_(pks))):
+                found[(type_name, row.id)] = row
+    return [found.get(item) if item else None for item in decoded]
+
+
+async def load_node(ctx: Context, global_id: str) -> Any | None:
+    return (await load_nodes(ctx, [global_id]))[0]
+
+

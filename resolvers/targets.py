@@ -1,0 +1,119 @@
+"""Smartlists, sessions and the pickers: resolvers over the domain's queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from inbox.errors import BadUserInput, UserErrors
+from inbox.members import list_members
+from inbox.pagination import Page, page_size
+from inbox.sending import reachable_condition
+from inbox.sessions import list_sessions, session_days, session_members
+from inbox.smartlist_queries import create_smartlist, list_smartlists, member_counts
+from inbox.smartlists import club_today, filter_condition, filters_from_json, validate_filters
+from inbox.text import fold
+from models import Booking, Member, MemberTag, Session, Smartlist
+from resolvers.context import Context
+
+MAX_TAGS = 100
+
+
+async def smartlist_members(ctx: Context, smartlist: Smartlist, *, first: int | None, after: str | None) -> Page[Member]:
+    club = await ctx.club()
+    condition = filter_condition(filters_from_json(smartlist.filters or []), today=club_today(club.timezone))
+    async with ctx.db() as session:
+        return await list_members(session, search=None, first=page_size(first), after=after, condition=condition,
+                                  list_name=("smartlist", smartlist.id))
+
+
+async def session_members_page(ctx: Context, row: Session, *, waitlisted: bool, first: int | None,
+                               after: str | None) -> Page[Member]:
+    async with ctx.db() as session:
+        return await session_members(session, row.id, waitlisted=waitlisted, first=page_size(first), after=after)
+
+
+async def session_reachable_count(ctx: Context, row: Session, channel: str, include_waitlist: bool) -> int:
+    query = (select(func.count(Member.id)).join(Booking, Booking.member_id == Member.id)
+             .where(Booking.session_id == row.id, reachable_condition(channel)))
+    if not include_waitlist:
+        query = query.where(Booking.waitlisted.is_(False))
+    async with ctx.db() as session:
+        return int(await session.scalar(query) or 0)
+
+
+async def smartlist_counts(ctx: Context, keys: Sequence[tuple[int, str | None]]) -> list[int]:
+    """Batched: member (or reachable) counts of several smartlists in one statement."""
+    smartlists = await ctx.loaders.smartlists.load_many([smartlist_id for smartlist_id, _ in keys])
+    club = await ctx.club()
+    async with ctx.db() as session:
+        return await member_counts(session, smartlists, [channel for _, channel in keys], club_today(club.timezone))
+
+
+async def smartlists(ctx: Context, *, search: str | None, first: int | None, after: str | None) -> Page[Smartlist]:
+    async with ctx.db() as session:
+        return await list_smartlists(session, search=search, first=page_size(first), after=after)
+
+
+async def create(ctx: Context, *, name: str, description: str | None, filters: list[dict[str, Any]]) -> Smartlist:
+    principal = ctx.require_principal()
+    async with ctx.db() as session:
+        return await create_smartlist(session, principal.club_id, name=name, description=description, filters=filters)
+
+
+async def preview_count(ctx: Context, filters: list[dict[str, Any]]) -> int:
+    """Members matching unsaved filters (raises UserErrors when they are invalid)."""
+    rules, errors = validate_filters(filters, path=("filters",))
+    if errors:
+        raise UserErrors(errors)
+    club = await ctx.club()
+    async with ctx.db() as session:
+        condition = filter_condition(rules, today=club_today(club.timezone))
+        return int(await session.scalar(select(func.count(Member.id)).where(condition)) or 0)
+
+
+async def club_datetime(ctx: Context, value: datetime) -> datetime:
+    """An input date-time; without an offset it is read in the club's time zone (pitfall 14c)."""
+    if value.tzinfo is None:
+        club = await ctx.club()
+        return value.replace(tzinfo=ZoneInfo(club.timezone))
+    return value
+
+
+async def calendar(ctx: Context, *, start: datetime, end: datetime, search: str | None, first: int | None,
+                   after: str | None) -> Page[Session]:
+    start, end = await club_datetime(ctx, start), await club_datetime(ctx, end)
+    async with ctx.db() as session:
+        return await list_sessions(session, start=start, end=end, search=search, first=page_size(first, default=50),
+                                   after=after)
+
+
+async def calendar_days(ctx: Context, *, start: date, end: date) -> list[tuple[date, int]]:
+    club = await ctx.club()
+    async with ctx.db() as session:
+        return await session_days(session, start=start, end=end, timezone_name=club.timezone)
+
+
+async def member_tags(ctx: Context, *, search: str | None, first: int | None) -> list[str]:
+    """Tags in use, alphabetically; a search narrows them (case- and accent-insensitive)."""
+    size = 50 if first is None else first
+    if not 1 <= size <= MAX_TAGS:
+        raise BadUserInput(f"`first` must be between 1 and {MAX_TAGS}, got {size}")
+    async with ctx.db() as session:
+        tags = (await session.scalars(select(MemberTag.tag).distinct().order_by(MemberTag.tag))).all()
+    words = fold(search).split()
+    return [tag for tag in tags if all(word in fold(tag) for word in words)][:size]
+
+
+async def by_external_ids(ctx: Context, category: str, external_ids: Sequence[str]) -> list[Any | None]:
+    model: Any = {"MEMBER": Member, "SMARTLIST": Smartlist, "SESSION": Session}[category]
+    if len(external_ids) > 100:
+        raise BadUserInput("At most 100 ids at once")
+    async with ctx.db() as session:
+        rows = {row.external_id: row for row in await session.scalars(
+            select(model).where(model.external_id.in_(set(external_ids))))}
+    return [rows.get(external_id) for external_id in external_ids]

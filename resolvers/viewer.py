@@ -1,0 +1,16 @@
+"""The signed-in staff user."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from models import Staff
+from resolvers.context import Context
+
+
+async def load_viewer(ctx: Context) -> Staff | None:
+    principal = ctx.require_principal()
+    if principal.staff_id is None:
+        return None
+    async with ctx.db() as session:
+        return await session.scalar(select(Staff).where(Staff.id == principal.staff_id))

@@ -1,0 +1,40 @@
+"""The GraphQL schema: strawberry types over the resolvers; built once per app."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+
+from schema.errors import ErrorPolicy
+from schema.mutation import Mutation
+from schema.query import Query
+from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread
+
+MAX_DEPTH = 10
+MAX_ALIASES = 15
+MAX_TOKENS = 2000
+
+
+def build_schema(*, production: bool = False) -> strawberry.Schema:
+    extensions: list[object] = [
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        ErrorPolicy,
+    ]
+    if production:
+        from strawberry.extensions import DisableIntrospection
+
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread],
+        extensions=extensions,
+        config=StrawberryConfig(disable_field_suggestions=production),
+    )
+
+
+def print_schema_sdl() -> str:
+    return build_schema().as_str() + "\n"

@@ -1,0 +1,122 @@
+"""The Query type."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+import strawberry
+from strawberry.types import Info
+
+import resolvers.targets as targets
+import resolvers.threads as threads
+from inbox.errors import UserErrors
+from resolvers.members import resolve_members
+from resolvers.nodes import load_node, load_nodes
+from resolvers.viewer import load_viewer
+from schema.enums import ThreadCategory, ThreadStatusFilter
+from schema.mutation import SmartlistFilterInput, UserError, filters_input
+from schema.permissions import HasInboxAddon
+from schema.types import (
+    Club,
+    MemberConnection,
+    Node,
+    SessionConnection,
+    SessionDay,
+    SmartlistConnection,
+    Staff,
+    ThreadConnection,
+    UnreadCounts,
+    wrap_node,
+)
+
+INBOX = [HasInboxAddon]
+
+
+@strawberry.type
+class SmartlistPreview:
+    member_count: int | None
+    user_errors: list[UserError]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(permission_classes=INBOX)
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        row = await load_node(info.context, id)
+        return wrap_node(row, await info.context.club(), info)
+
+    @strawberry.field(permission_classes=INBOX)
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        club = await info.context.club()
+        return [wrap_node(row, club, info) for row in await load_nodes(info.context, ids)]
+
+    @strawberry.field(description="The signed-in staff user; null for an API-key client.")
+    async def viewer(self, info: Info) -> Staff | None:
+        row = await load_viewer(info.context)
+        return Staff.from_row(row) if row else None
+
+    @strawberry.field(description="The club of the signed-in staff user or API key.")
+    async def club(self, info: Info) -> Club:
+        return Club.from_row(await info.context.club())
+
+    @strawberry.field(permission_classes=INBOX)
+    async def threads(self, info: Info, category: ThreadCategory, status: ThreadStatusFilter = ThreadStatusFilter.ALL,
+                      search: str | None = None, first: int | None = 20, after: str | None = None) -> ThreadConnection:
+        page, updates_cursor = await threads.threads(info.context, category=category.value, status=status.value,
+                                                     search=search, first=first, after=after)
+        return ThreadConnection.of(page, updates_cursor)
+
+    @strawberry.field(permission_classes=INBOX)
+    async def unread_counts(self, info: Info) -> UnreadCounts:
+        return UnreadCounts.of(await threads.viewer_unread_counts(info.context))
+
+    @strawberry.field(description="Every member of the club, for the member picker.", permission_classes=INBOX)
+    async def members(
+        self, info: Info, search: str | None = None, first: int | None = 20, after: str | None = None
+    ) -> MemberConnection:
+        page = await resolve_members(info.context, search=search, first=first, after=after)
+        return MemberConnection.of(page, await info.context.club())
+
+    @strawberry.field(permission_classes=INBOX)
+    async def smartlists(self, info: Info, search: str | None = None, first: int | None = 20,
+                         after: str | None = None) -> SmartlistConnection:
+        page = await targets.smartlists(info.context, search=search, first=first, after=after)
+        return SmartlistConnection.of(page, await info.context.club())
+
+    @strawberry.field(description="The calendar: sessions starting in [from, to), in start order.",
+                      permission_classes=INBOX)
+    async def sessions(self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
+                       to: dt.datetime, search: str | None = None, first: int | None = 50,
+                       after: str | None = None) -> SessionConnection:
+        page = await targets.calendar(info.context, start=from_, end=to, search=search, first=first, after=after)
+        return SessionConnection.of(page, await info.context.club())
+
+    @strawberry.field(description="How many sessions start on each day of [from, to] (club time zone): the "
+                      "calendar's month view in one request.", permission_classes=INBOX)
+    async def session_days(self, info: Info, from_: Annotated[dt.date, strawberry.argument(name="from")],
+                           to: dt.date) -> list[SessionDay]:
+        days = await targets.calendar_days(info.context, start=from_, end=to)
+        return [SessionDay(date=day, count=count) for day, count in days]
+
+    @strawberry.field(description="Tags in use among the club's members, for the smartlist editor.",
+                      permission_classes=INBOX)
+    async def member_tags(self, info: Info, search: str | None = None, first: int | None = 50) -> list[str]:
+        return await targets.member_tags(info.context, search=search, first=first)
+
+    @strawberry.field(description="How many members these filters match now, before saving a smartlist.",
+                      permission_classes=INBOX)
+    async def smartlist_preview(self, info: Info, filters: list[SmartlistFilterInput]) -> SmartlistPreview:
+        try:
+            count = await targets.preview_count(info.context, filters_input(filters))
+        except UserErrors as errors:
+            return SmartlistPreview(member_count=None, user_errors=[UserError.of(e) for e in errors.errors])
+        return SmartlistPreview(member_count=count, user_errors=[])
+
+    @strawberry.field(description="Members, smartlists or sessions by the club platform's own ids (null where "
+                      "unknown), in input order.", permission_classes=INBOX)
+    async def nodes_by_external_id(self, info: Info, category: ThreadCategory,
+                                   external_ids: list[str]) -> list[Node | None]:
+        club = await info.context.club()
+        rows = await targets.by_external_ids(info.context, category.value, external_ids)
+        return [wrap_node(row, club, info) for row in rows]

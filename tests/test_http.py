@@ -1,0 +1,92 @@
+"""HTTP surface of /graphql and the health endpoints (operations.md, security-and-reliability.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from app.factory import create_app
+from inbox.settings import Settings
+from tests.factories import TEST_SECRET, ClubFixture, graphql
+
+
+async def test_healthz_and_readyz_report_a_live_service(http: httpx.AsyncClient) -> None:
+    assert (await http.get("/healthz")).json() == {"status": "ok"}
+    ready = await http.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "checks": {"database": "up"}}
+
+
+async def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    settings = Settings(DATABASE_URL="postgresql+asyncpg://postgres@127.0.0.1:1/none", INBOX_SECRET_KEY=TEST_SECRET,
+                        INBOX_DB_CONNECT_TIMEOUT=1)
+    app = create_app(settings, run_dispatcher=False)
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            ready = await client.get("/readyz")
+            assert ready.status_code == 503
+            assert ready.json()["checks"] == {"database": "down"}
+            response = await client.post("/graphql", json={"query": "{ viewer { name } }"},
+                                         headers={"Authorization": "Bearer ibx_whatever"})
+            assert response.status_code == 503
+            assert response.json()["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+
+
+async def test_graphiql_is_served_in_development(http: httpx.AsyncClient) -> None:
+    page = await http.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+
+
+async def test_request_bodies_over_512_kib_get_413(http: httpx.AsyncClient, club: ClubFixture) -> None:
+    big = {"query": "{ viewer { name } }", "variables": {"pad": "x" * (513 * 1024)}}
+    response = await http.post("/graphql", json=big, headers={"Authorization": f"Bearer {club.token()}"})
+    assert response.status_code == 413
+
+
+async def test_batched_operations_are_refused(http: httpx.AsyncClient, club: ClubFixture) -> None:
+    response = await http.post("/graphql", json=[{"query": "{ viewer { name } }"}] * 2,
+                               headers={"Authorization": f"Bearer {club.token()}"})
+    assert response.status_code == 400
+
+
+async def test_only_json_posts_are_accepted(http: httpx.AsyncClient, club: ClubFixture) -> None:
+    response = await http.post("/graphql", content="query={viewer{name}}",
+                               headers={"Authorization": f"Bearer {club.token()}",
+                                        "Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 400
+
+
+def _nested(pairs: int) -> str:
+    """threads > edges > node > (lastMessage > thread) x pairs > id: depth 4 + 2 * pairs."""
+    return ("{ threads(category: MEMBER) { edges { node { " + "lastMessage { thread { " * pairs + "id"
+            + " } }" * pairs + " } } } }")
+
+
+async def test_deep_queries_are_rejected_at_validation(http: httpx.AsyncClient, club: ClubFixture) -> None:
+    assert "errors" not in await graphql(http, _nested(3), token=club.token())  # depth 10
+    body = await graphql(http, _nested(4), token=club.token())  # depth 12
+    assert body.get("data") is None
+    assert "depth" in body["errors"][0]["message"]
+
+
+async def test_more_than_15_aliases_are_rejected(http: httpx.AsyncClient, club: ClubFixture) -> None:
+    fifteen = "query { " + " ".join(f"a{i}: viewer {{ name }}" for i in range(15)) + " }"
+    assert "errors" not in await graphql(http, fifteen, token=club.token())
+    sixteen = "query { " + " ".join(f"a{i}: viewer {{ name }}" for i in range(16)) + " }"
+    body = await graphql(http, sixteen, token=club.token())
+    assert body.get("data") is None and "aliases" in body["errors"][0]["message"]
+
+
+async def test_more_than_2000_tokens_are_rejected(http: httpx.AsyncClient, club: ClubFixture) -> None:
+    query = "query { viewer { " + " ".join(["name"] * 2100) + " } }"
+    body = await graphql(http, query, token=club.token())
+    assert body.get("data") is None and "token" in body["errors"][0]["message"].lower()
+
+
+async def test_every_response_carries_a_request_id(http: httpx.AsyncClient, club: ClubFixture) -> None:
+    ok = await http.post("/graphql", json={"query": "{ viewer { name } }"},
+                         headers={"Authorization": f"Bearer {club.token()}"})
+    refused = await http.post("/graphql", json={"query": "{ viewer { name } }"})
+    assert refused.status_code == 401
+    assert ok.headers["x-request-id"] and refused.headers["x-request-id"] != ok.headers["x-request-id"]
