@@ -34,7 +34,6 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     InlineFragmentNode,
-    OperationType,
     SelectionNode,
     SelectionSetNode,
     Undefined,
@@ -49,6 +48,7 @@ from graphql import (
 )
 from graphql.utilities.coerce_input_value import coerce_default_value
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 MAX_QUERY_COST = 5000
 DEFAULT_PAGE_SIZE = 20
@@ -170,8 +170,10 @@ class QueryCost(SchemaExtension):
 
     Reads the context's `rate_limiter` and `rate_limit_key` (no charge when either is missing or
     None); writes `query_cost` and, once charged, `rate_limit` (the RateDecision). Every response
-    reports `extensions.cost`. Subscriptions are costed and may be refused, never charged: their
-    events are pushed, not requested. Async only (the charge may go to Redis).
+    reports `extensions.cost` (0 when the document never got to execute). Subscriptions are costed
+    and may be refused, never charged: their events are pushed, not requested. Async only (the
+    charge may go to Redis). On a WebSocket the context is shared by the connection's operations
+    (pitfall 9), so `query_cost`/`rate_limit` there describe its latest operation.
     """
 
     def __init__(self, max_cost: int = MAX_QUERY_COST) -> None:
@@ -188,25 +190,32 @@ class QueryCost(SchemaExtension):
         return {"cost": self.cost}
 
     async def _admit(self) -> GraphQLError | None:
-        """Cost and charge the operation; the error refusing it, if any."""
-        execution = self.execution_context
-        assert execution.graphql_document is not None
-        self.cost = operation_cost(
-            execution.schema._schema, execution.graphql_document, execution.operation_name, execution.variables
-        )
-        context = execution.context
-        if context is not None:
-            context.query_cost = self.cost
+        """The error refusing the operation, if any."""
+        self.cost = self._operation_cost()
         if self.cost > self.max_cost:
             return GraphQLError(
                 f"Query cost {self.cost} exceeds the limit of {self.max_cost}: request fewer items per page",
                 extensions={"code": "QUERY_TOO_COMPLEX", "cost": self.cost, "limit": self.max_cost},
             )
+        return await self._charge()
+
+    def _operation_cost(self) -> int:
+        execution = self.execution_context
+        assert execution.graphql_document is not None
+        cost = operation_cost(
+            execution.schema._schema, execution.graphql_document, execution.operation_name, execution.variables
+        )
+        if execution.context is not None:
+            execution.context.query_cost = cost
+        return cost
+
+    async def _charge(self) -> GraphQLError | None:
+        """Charges the caller's bucket: at least a point, so `{ __typename }` floods are limited too."""
+        context = self.execution_context.context
         limiter = getattr(context, "rate_limiter", None)
         key = getattr(context, "rate_limit_key", None)
-        if limiter is None or key is None or execution.operation_type is OperationType.SUBSCRIPTION:
+        if limiter is None or key is None or self._is_subscription():
             return None
-        # A request always costs at least a point, so `{ __typename }` floods are limited too.
         decision = await limiter.charge(key, max(self.cost, 1))
         context.rate_limit = decision
         if decision.allowed:
@@ -220,6 +229,9 @@ class QueryCost(SchemaExtension):
     def _refuse(self, error: GraphQLError) -> None:
         """A preset result makes strawberry skip execution; subscriptions do not look at it, but
         report an error raised from on_execute."""
-        if self.execution_context.operation_type is OperationType.SUBSCRIPTION:
+        if self._is_subscription():
             raise error
         self.execution_context.result = ExecutionResult(data=None, errors=[error])
+
+    def _is_subscription(self) -> bool:
+        return self.execution_context.operation_type is OperationType.SUBSCRIPTION

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbox.auth import issue_staff_token
-from models import Club, Member, Staff
+from models import Club, Member, Session, Smartlist, Staff
 
 TEST_SECRET = "test-secret-key-with-enough-entropy-0123456789"
 _numbers = itertools.count(100)
@@ -38,6 +38,25 @@ BASE_MEMBERS: list[dict[str, Any]] = [
 ]
 
 
+BASE_SMARTLISTS: list[dict[str, Any]] = [
+    {"id": "l1", "name": "Premium members", "description": "Tag premium",
+     "filters": [{"field": "TAG", "operator": "IN", "values": ["premium"]}]},
+    {"id": "l2", "name": "Everyone", "filters": []},
+    {"id": "l3", "name": "Nobody at all", "filters": [{"field": "TAG", "operator": "IN", "values": ["ghost"]}]},
+]
+
+BASE_SESSIONS: list[dict[str, Any]] = [
+    {"id": "c1", "name": "Yoga Flow", "startsAt": "2026-12-01T18:00:00+00:00", "endsAt": "2026-12-01T19:00:00+00:00",
+     "level": "All levels", "capacity": 20,
+     "teacher": {"name": "Léa Martin", "photoUrl": "https://cdn.example/lea.jpg"},
+     "room": {"name": "Studio 2", "address": {"street": "1 High St", "postalCode": "N1 1AA", "city": "London",
+                                              "country": "GB"}},
+     "bookings": ["m1", "m3", "m4"], "waitlist": ["m2"]},
+    {"id": "c2", "name": "Boxing Empty", "startsAt": "2026-12-02T07:00:00+00:00",
+     "endsAt": "2026-12-02T08:00:00+00:00", "capacity": 0, "isOnline": True, "bookings": [], "waitlist": []},
+]
+
+
 def club_document(slug: str, *, members: list[dict[str, Any]] | None = None, addons: list[str] | None = None,
                   country: str = "FR", **club: Any) -> dict[str, Any]:
     n = next(_numbers)
@@ -49,6 +68,8 @@ def club_document(slug: str, *, members: list[dict[str, Any]] | None = None, add
         "staff": [{"id": "s1", "name": "Léa Martin", "email": f"lea@{slug}.example"},
                   {"id": "s2", "name": "Tom Baker", "email": f"tom@{slug}.example"}],
         "members": copy.deepcopy(BASE_MEMBERS if members is None else members),
+        "smartlists": copy.deepcopy(BASE_SMARTLISTS),
+        "sessions": copy.deepcopy(BASE_SESSIONS),
     }
 
 
@@ -58,6 +79,8 @@ class ClubFixture:
     club_id: int
     staff_ids: dict[str, int]
     member_ids: dict[str, int]
+    smartlist_ids: dict[str, int]
+    session_ids: dict[str, int]
     document: dict[str, Any] = field(repr=False)
 
     def token(self, staff: str = "s1", ttl: timedelta = timedelta(hours=1), secret: str = TEST_SECRET) -> str:
@@ -74,8 +97,13 @@ async def make_club(sessions: async_sessionmaker[AsyncSession], **options: Any) 
             select(Staff.external_id, Staff.id).where(Staff.club_id == club_id))).all())
         members = dict((await session.execute(
             select(Member.external_id, Member.id).where(Member.club_id == club_id))).all())
+        smartlists = dict((await session.execute(
+            select(Smartlist.external_id, Smartlist.id).where(Smartlist.club_id == club_id))).all())
+        class_sessions = dict((await session.execute(
+            select(Session.external_id, Session.id).where(Session.club_id == club_id))).all())
     assert club_id is not None
-    return ClubFixture(slug=slug, club_id=club_id, staff_ids=staff, member_ids=members, document=document)
+    return ClubFixture(slug=slug, club_id=club_id, staff_ids=staff, member_ids=members, smartlist_ids=smartlists,
+                       session_ids=class_sessions, document=document)
 
 
 async def graphql(http: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None, *,
