@@ -16,6 +16,7 @@ from starlette.routing import Route, WebSocketRoute
 from app.graphql_view import InboxGraphQL
 from app.limits import BodySizeLimit
 from inbox.database import engine_from_settings
+from inbox.ratelimit import rate_limiter_from_url
 from inbox.settings import Settings, get_settings
 from models.engine import session_factory
 from resolvers.context import Services
@@ -45,13 +46,16 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = engine_from_settings(settings)
-        services = Services(settings=settings, sessions=session_factory(engine))
+        rate_limiter = rate_limiter_from_url(settings.redis_url)
+        services = Services(settings=settings, sessions=session_factory(engine), rate_limiter=rate_limiter)
         services_holder["services"] = services
+        app.state.services = services
         graphql.view = InboxGraphQL(build_schema(production=settings.is_production), services)
         try:
             yield
         finally:
             graphql.view = None
+            await rate_limiter.aclose()
             await engine.dispose()
 
     async def healthz(request: Request) -> JSONResponse:

@@ -71,6 +71,7 @@ class InboxGraphQL(GraphQL):
             status = STATUS_BY_CODE.get(exc.code, 400)
             return JSONResponse(error_body(exc.code, str(exc)), status_code=status)
         context = Context(services=self.services, principal=principal, request=request, request_id=request_id)
+        await context.club()  # nearly every resolver needs it: loaded once, before they run concurrently
         try:
             response = await self.run(request, context=context)
         except HTTPException as exc:
@@ -118,6 +119,7 @@ class InboxGraphQL(GraphQL):
         if not principal.is_staff:
             raise ConnectionRejectionError()
         context.principal = principal
+        await context.club()
         expires_at = principal.expires_at.isoformat() if principal.expires_at else None
         return {"expiresAt": expires_at}
 
@@ -125,11 +127,14 @@ class InboxGraphQL(GraphQL):
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
         response = super().create_response(response_data, sub_response)
-        if isinstance(response_data, dict):
-            codes = [(e.get("extensions") or {}).get("code") for e in response_data.get("errors") or []]
-            for code, status in STATUS_BY_CODE.items():
-                if code in codes and response_data.get("data") is None:
+        if isinstance(response_data, dict) and response_data.get("data") is None:
+            for error in response_data.get("errors") or []:
+                extensions = error.get("extensions") or {}
+                status = STATUS_BY_CODE.get(extensions.get("code", ""))
+                if status:
                     response.status_code = status
+                    if "retryAfter" in extensions:
+                        response.headers["Retry-After"] = str(extensions["retryAfter"])
                     break
         return response
 

@@ -1028,7 +1028,9 @@ class _Writer:
         if not rows:
             return
         columns = [name for name in rows[0] if name != "club_id"]
-        upsert = self._upsert(table, rows[0].keys())
+        # RETURNING gives the new rows' ids: no SELECT back (whose plan, on PostgreSQL, knows nothing yet
+        # of the rows this transaction just wrote).
+        upsert = self._upsert(table, rows[0].keys()).returning(table.c.external_id, table.c.id)
         done = 0
         for chunk in _chunks(rows, WRITE_CHUNK):
             stored: dict[str, Any] = {}
@@ -1052,10 +1054,8 @@ class _Writer:
                 if old is not None:
                     ids[row["external_id"]] = old["id"]
             if changed:
-                await self.session.execute(upsert, changed)
-            new = [ext for ext, state in status.items() if state == "created"]
-            if new:
-                ids.update(await self._ids_by_external_id(table, new))
+                for external_id, row_id in await self.session.execute(upsert, changed):
+                    ids[external_id] = row_id
             if after_chunk is not None:
                 await after_chunk(chunk, status)
             for state in status.values():
@@ -1150,9 +1150,15 @@ class _Writer:
                                      "history_seq": 0, "history_inbound_count": 0})
                         plan.created = True
                     statement = self._insert(THREAD).on_conflict_do_nothing(
-                        index_elements=[THREAD.c.club_id, column], index_where=column.is_not(None))
-                    await self.session.execute(statement, rows)
-                    await self._load_threads(column, {plan.target_id: plan for plan in new})
+                        index_elements=[THREAD.c.club_id, column], index_where=column.is_not(None),
+                    ).returning(column, THREAD.c.id)
+                    for target_id, thread_id in await self.session.execute(statement, rows):
+                        by_target[target_id].thread_id = thread_id
+                    raced = {plan.target_id: plan for plan in new if plan.thread_id is None}
+                    if raced:  # created meanwhile by someone else (PostgreSQL): use it
+                        await self._load_threads(column, raced)
+                        for plan in raced.values():
+                            plan.created = False
                 done += len(chunk)
                 self.progress("threads", done, total)
         return plans
@@ -1175,7 +1181,7 @@ class _Writer:
         has_imported = not self.club_is_new and bool(await self.session.scalar(
             select(exists().where(MESSAGE.c.club_id == self.club_id, MESSAGE.c.external_id.is_not(None)))))
         staff_ids = self.ids["staff"]
-        insert = self._insert(MESSAGE)
+        insert = self._insert(MESSAGE).returning(MESSAGE.c.external_id, MESSAGE.c.id)
         last_seq = bindparam("b_last_seq", type_=THREAD.c.last_seq.type)
         last_at = bindparam("b_last_at", type_=THREAD.c.last_message_at.type)
         inbound_count = bindparam("b_inbound", type_=THREAD.c.inbound_count.type)
@@ -1231,10 +1237,10 @@ class _Writer:
                 updates.append(update_row)
                 last_external[fresh[-1].id] = update_row
             for chunk in _chunks(rows, MESSAGE_CHUNK):
-                await self.session.execute(insert, list(chunk))
-            if last_external:
-                for ext, message_id in (await self._ids_by_external_id(MESSAGE, last_external)).items():
-                    last_external[ext]["b_last_id"] = message_id
+                for external_id, message_id in await self.session.execute(insert, list(chunk)):
+                    if external_id in last_external:
+                        last_external[external_id]["b_last_id"] = message_id
+            if updates:
                 await self.session.execute(thread_update, updates)
             done += sum(len(plan.thread.messages) for plan in batch)
             self.progress("messages", done, total)

@@ -79,9 +79,7 @@ async def session_members(
         query = query.where(tuple_(Booking.position, Booking.id) > tuple_(key[0], key[1]))
     rows = (await session.execute(query.order_by(Booking.position, Booking.id).limit(first + 1))).all()
 
-    async def count() -> int:
-        return int(await session.scalar(select(func.count(Booking.id)).where(condition)) or 0)
-
+    count_query = select(func.count(Booking.id)).where(condition)
     items = rows[:first]
     return Page(items=[member for member, _, _ in items],
                 cursors=[encode_cursor(digest, [position, booking_id]) for _, position, booking_id in items],

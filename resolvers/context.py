@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ class Services:
 
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
+    rate_limiter: Any = None
     bus: Any = None
 
 
@@ -38,9 +40,23 @@ class Context:
     connection_params: dict[str, Any] | None = None
     request_id: str = ""
     _club: Club | None = field(default=None, repr=False)
+    _club_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     _loaders: Any = field(default=None, repr=False)
     query_cost: int = 0
     rate_limit: Any = None
+
+    @property
+    def rate_limiter(self) -> Any:
+        return self.services.rate_limiter
+
+    @property
+    def rate_limit_key(self) -> str | None:
+        """Whose budget a request spends: the staff user's, or the API key's."""
+        if self.principal is None:
+            return None
+        if self.principal.staff_id is not None:
+            return f"staff:{self.principal.staff_id}"
+        return f"key:{self.principal.api_key_id}"
 
     @property
     def viewer_id(self) -> int | None:
@@ -77,9 +93,11 @@ class Context:
             return int(await session.scalar(page.count_query) or 0)
 
     async def club(self) -> Club:
-        """The caller's club, loaded once per context."""
+        """The caller's club, loaded once per context (concurrent resolvers wait for the one load)."""
         if self._club is None:
-            principal = self.require_principal()
-            async with self.db() as session:
-                self._club = (await session.scalars(select(Club).where(Club.id == principal.club_id))).one()
+            async with self._club_lock:
+                if self._club is None:
+                    principal = self.require_principal()
+                    async with self.db() as session:
+                        self._club = (await session.scalars(select(Club).where(Club.id == principal.club_id))).one()
         return self._club

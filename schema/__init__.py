@@ -6,10 +6,11 @@ import strawberry
 from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
+from schema.cost import QueryCost
 from schema.errors import ErrorPolicy
 from schema.mutation import Mutation
 from schema.query import Query
-from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread
+from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
@@ -21,6 +22,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        QueryCost,
         ErrorPolicy,
     ]
     if production:
@@ -30,7 +32,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
-        types=[Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread],
+        types=[Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
     )

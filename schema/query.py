@@ -40,6 +40,14 @@ class SmartlistPreview:
 
 
 @strawberry.type
+class RateLimit:
+    cost: int = strawberry.field(description="Cost of the current request.")
+    limit: int
+    remaining: int
+    reset_at: dt.datetime
+
+
+@strawberry.type
 class Query:
     @strawberry.field(permission_classes=INBOX)
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
@@ -120,3 +128,10 @@ class Query:
         club = await info.context.club()
         rows = await targets.by_external_ids(info.context, category.value, external_ids)
         return [wrap_node(row, club, info) for row in rows]
+
+    @strawberry.field(description="The caller's query-cost budget (see security: cost limits).")
+    async def rate_limit(self, info: Info) -> RateLimit:
+        context = info.context
+        decision = context.rate_limit or await context.rate_limiter.peek(context.rate_limit_key)
+        return RateLimit(cost=context.query_cost, limit=decision.limit, remaining=decision.remaining,
+                         reset_at=decision.reset_at)

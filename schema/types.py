@@ -27,7 +27,15 @@ from models import Smartlist as SmartlistRow
 from models import Staff as StaffRow
 from models import Thread as ThreadRow
 from resolvers.ids import encode_id
-from schema.enums import Channel, DeliveryStatus, FilterOperator, MessageDirection, SmartlistFilterField, ThreadCategory
+from schema.enums import (
+    Channel,
+    DeliveryStatus,
+    FilterOperator,
+    MessageDirection,
+    SmartlistFilterField,
+    ThreadCategory,
+    ThreadUpdateReason,
+)
 
 TWO_WAY_SMS_COUNTRIES = {"CA", "US", "GB"}
 
@@ -687,3 +695,16 @@ def wrap_node(row: Any, club: ClubRow, info: Info) -> Node | None:
         DeliveryRow: lambda: Delivery.from_row(row),
     }
     return wrappers[type(row)]()
+
+
+@strawberry.type
+class ThreadUpdate:
+    thread: Thread = strawberry.field(
+        description="The thread as the subscriber sees it now (its own unread count, flags and activity date).")
+    edge: ThreadEdge = strawberry.field(
+        description="Its edge in threads(category: thread.category): the cursor is valid in any status/search of it.")
+    message: Message | None = strawberry.field(
+        description="The new message (MESSAGE_ADDED) or the one whose deliveries changed (DELIVERY_CHANGED).")
+    reason: ThreadUpdateReason
+    updates_cursor: str = strawberry.field(
+        description="Position in the subscriber's update stream: valid as threadUpdated(after:).")

@@ -90,3 +90,40 @@ async def test_every_response_carries_a_request_id(http: httpx.AsyncClient, club
     refused = await http.post("/graphql", json={"query": "{ viewer { name } }"})
     assert refused.status_code == 401
     assert ok.headers["x-request-id"] and refused.headers["x-request-id"] != ok.headers["x-request-id"]
+
+
+async def test_every_response_reports_its_cost_and_rate_limit_shows_the_budget(
+    http: httpx.AsyncClient, club: ClubFixture
+) -> None:
+    body = await graphql(http, "{ rateLimit { cost limit remaining resetAt } members(first: 10) "
+                               "{ edges { node { id } } } }", token=club.token())
+    assert body["extensions"]["cost"] == body["data"]["rateLimit"]["cost"] > 10
+    budget = body["data"]["rateLimit"]
+    assert budget["limit"] == 20_000 and budget["remaining"] <= budget["limit"] - budget["cost"]
+
+
+async def test_queries_over_the_cost_limit_are_query_too_complex(http: httpx.AsyncClient, club: ClubFixture) -> None:
+    query = ("{ threads(category: MEMBER, first: 100) { edges { node { messages(first: 100) { edges { node "
+             "{ body } } } } } } }")
+    body = await graphql(http, query, token=club.token())
+    assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+
+
+async def test_an_exhausted_budget_answers_429_with_retry_after(app: object, club: ClubFixture) -> None:
+    from inbox.ratelimit import MemoryRateLimiter
+
+    services = app.state.services  # type: ignore[attr-defined]
+    original = services.rate_limiter
+    services.rate_limiter = MemoryRateLimiter(capacity=5, window_seconds=60)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            headers = {"Authorization": f"Bearer {club.token()}"}
+            first = await client.post("/graphql", json={"query": "{ viewer { name } }"}, headers=headers)
+            assert first.status_code == 200
+            refused = await client.post("/graphql", json={"query": "{ members(first: 10) { edges { node { id } } } }"},
+                                        headers=headers)
+    finally:
+        services.rate_limiter = original
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+    error = refused.json()["errors"][0]
+    assert error["extensions"]["code"] == "RATE_LIMITED" and error["extensions"]["retryAfter"] >= 1
