@@ -11,8 +11,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.errors import BadUserInput
-from inbox.text import collapse_spaces
 from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
+from inbox.text import collapse_spaces
 from inbox.threads import restore_for_everyone, viewer_state
 from models import Delivery, Message, Thread
 from models.base import utcnow

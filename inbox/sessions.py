@@ -25,7 +25,8 @@ async def list_sessions(
         raise BadUserInput("`to` is before `from`")
     digest = list_digest("sessions", start.isoformat(), end.isoformat(), search or "")
     key = decode_cursor(after, digest)
-    condition = (Session.starts_at >= start) & (Session.starts_at < end) & name_search_condition(Session.name_key, search)
+    in_range = (Session.starts_at >= start) & (Session.starts_at < end)
+    condition = in_range & name_search_condition(Session.name_key, search)
     query = select(Session).where(condition)
     if key is not None:
         if len(key) != 2 or not isinstance(key[1], int):

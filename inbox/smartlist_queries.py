@@ -21,7 +21,9 @@ from models.engine import begin_write
 MAX_NAME = 200
 
 
-async def list_smartlists(session: AsyncSession, *, search: str | None, first: int, after: str | None) -> Page[Smartlist]:
+async def list_smartlists(
+    session: AsyncSession, *, search: str | None, first: int, after: str | None
+) -> Page[Smartlist]:
     """Smartlists by name, then id; searchable by name."""
     digest = list_digest("smartlists", search or "")
     key = decode_cursor(after, digest)

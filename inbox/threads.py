@@ -195,7 +195,9 @@ async def list_threads(
                 has_next_page=len(views) > first, has_previous_page=key is not None, count_query=count_query)
 
 
-async def load_thread_views(session: AsyncSession, viewer_id: int | None, thread_ids: Sequence[int]) -> dict[int, ThreadView]:
+async def load_thread_views(
+    session: AsyncSession, viewer_id: int | None, thread_ids: Sequence[int]
+) -> dict[int, ThreadView]:
     """Threads by id, each with the viewer's state, in one statement (club-filtered by the session)."""
     if not thread_ids:
         return {}
@@ -236,7 +238,9 @@ async def unread_counts(session: AsyncSession, viewer_id: int) -> UnreadCounts:
 TARGET_COLUMNS = {"MEMBER": "member_id", "SMARTLIST": "smartlist_id", "SESSION": "session_id"}
 
 
-async def get_or_create_thread(session: AsyncSession, club_id: int, category: str, target_id: int) -> tuple[Thread, bool]:
+async def get_or_create_thread(
+    session: AsyncSession, club_id: int, category: str, target_id: int
+) -> tuple[Thread, bool]:
     """The thread of a target, created when there is none (at most one per target, even under races)."""
     column = getattr(Thread, TARGET_COLUMNS[category])
     existing = await session.scalar(select(Thread).where(column == target_id))

@@ -19,7 +19,6 @@ from resolvers.context import Context
 from resolvers.targets import smartlist_counts
 
 
-
 class Loaders:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx

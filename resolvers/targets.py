@@ -23,7 +23,9 @@ from resolvers.context import Context
 MAX_TAGS = 100
 
 
-async def smartlist_members(ctx: Context, smartlist: Smartlist, *, first: int | None, after: str | None) -> Page[Member]:
+async def smartlist_members(
+    ctx: Context, smartlist: Smartlist, *, first: int | None, after: str | None
+) -> Page[Member]:
     club = await ctx.club()
     condition = filter_condition(filters_from_json(smartlist.filters or []), today=club_today(club.timezone))
     async with ctx.db() as session:

@@ -102,7 +102,8 @@ def read_change(up_to: str | None) -> ThreadChange:
         try:
             seq = cursor_seq(thread.id, up_to)
         except BadUserInput as exc:
-            raise UserError("INVALID_INPUT", "`upTo` is not a message cursor of this thread", ["input", "upTo"]) from exc
+            message = "`upTo` is not a message cursor of this thread"
+            raise UserError("INVALID_INPUT", message, ["input", "upTo"]) from exc
         return await mark_thread_read(session, thread, staff_id, seq)
 
     return change

@@ -13,7 +13,7 @@ import resolvers.targets as targets
 import resolvers.threads as threads
 from inbox.errors import UserError as DomainUserError
 from inbox.errors import UserErrors
-from schema.enums import Channel, SmartlistFilterField, FilterOperator, UserErrorCode
+from schema.enums import Channel, FilterOperator, SmartlistFilterField, UserErrorCode
 from schema.permissions import HasInboxAddon, IsStaff
 from schema.types import Message, Smartlist, Thread, UnreadCounts
 

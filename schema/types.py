@@ -330,7 +330,8 @@ class Session(Node):
         page = await targets.session_members_page(info.context, self.row, waitlisted=True, first=first, after=after)
         return MemberConnection.of(page, await info.context.club())
 
-    @strawberry.field(description="Booked members (and the waitlist when asked) a send on this channel would reach now.")
+    @strawberry.field(
+        description="Booked members (and the waitlist when asked) a send on this channel would reach now.")
     async def reachable_count(self, info: Info, channel: Channel, include_waitlist: bool | None = False) -> int:
         return await targets.session_reachable_count(info.context, self.row, channel.value, bool(include_waitlist))
 
@@ -405,8 +406,8 @@ class SessionConnection:
         return cls(edges=edges, page_info=PageInfo.of(page), page=page)
 
 
-ThreadTarget = Annotated[Member | Smartlist | Session, strawberry.union("ThreadTarget",
-                                                                        description="What a thread is a conversation with.")]
+ThreadTarget = Annotated[Member | Smartlist | Session, strawberry.union(
+    "ThreadTarget", description="What a thread is a conversation with.")]
 MessageAuthor = Annotated[Staff | Member, strawberry.union(
     "MessageAuthor", description="Who wrote a message: a staff user (outbound) or a member (inbound).")]
 

@@ -10,11 +10,11 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from inbox.importer import import_document
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbox.auth import issue_staff_token
+from inbox.importer import import_document
 from models import Club, Member, Session, Smartlist, Staff
 
 TEST_SECRET = "test-secret-key-with-enough-entropy-0123456789"

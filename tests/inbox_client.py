@@ -19,7 +19,8 @@ THREAD_FIELDS = """
   target { __typename ... on Member { externalId } ... on Smartlist { externalId } ... on Session { externalId } }
   lastMessage { id body direction }
 """
-PAYLOAD = f"thread {{ {THREAD_FIELDS} }} unreadCounts {{ members smartlists sessions total }} userErrors {{ code field message }}"
+PAYLOAD = (f"thread {{ {THREAD_FIELDS} }} unreadCounts {{ members smartlists sessions total }} "
+           "userErrors { code field message }")
 
 
 def global_id(type_name: str, pk: int) -> str:
