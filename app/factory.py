@@ -21,6 +21,7 @@ from inbox.settings import Settings, get_settings
 from models.engine import session_factory
 from resolvers.context import Services
 from schema import build_schema
+from subscriptions.bus import EventBus
 
 log = logging.getLogger("inbox.app")
 
@@ -47,7 +48,9 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = engine_from_settings(settings)
         rate_limiter = rate_limiter_from_url(settings.redis_url)
-        services = Services(settings=settings, sessions=session_factory(engine), rate_limiter=rate_limiter)
+        bus = EventBus(settings.redis_url)
+        await bus.start()
+        services = Services(settings=settings, sessions=session_factory(engine), rate_limiter=rate_limiter, bus=bus)
         services_holder["services"] = services
         app.state.services = services
         graphql.view = InboxGraphQL(build_schema(production=settings.is_production), services)
@@ -55,6 +58,7 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
             yield
         finally:
             graphql.view = None
+            await bus.stop()
             await rate_limiter.aclose()
             await engine.dispose()
 
@@ -62,7 +66,8 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> JSONResponse:
-        checks = {"database": await _database_ready(services_holder["services"])}
+        services = services_holder["services"]
+        checks = {"database": await _database_ready(services), "bus": await services.bus.ready()}
         ready = all(checks.values())
         return JSONResponse({"status": "ready" if ready else "unavailable",
                              "checks": {k: "up" if v else "down" for k, v in checks.items()}},

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from cross_web import HTTPException
@@ -32,6 +33,24 @@ STATUS_BY_CODE = {"UNAUTHENTICATED": 401, "RATE_LIMITED": 429, "SERVICE_UNAVAILA
 
 def error_body(code: str, message: str, **extensions: Any) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
+
+
+def _close_at_expiry(websocket: WebSocket, expires_at: datetime) -> None:
+    """Long-lived connections are re-authorised: at the token's expiry the server closes with 4403."""
+
+    async def close_when_expired() -> None:
+        await asyncio.sleep(max(0.0, (expires_at - datetime.now(timezone.utc)).total_seconds()))
+        try:
+            await websocket.close(code=4403, reason="Token expired")
+        except RuntimeError:  # already closed by the client or the server
+            pass
+
+    task = asyncio.create_task(close_when_expired())
+    _EXPIRY_TASKS.add(task)
+    task.add_done_callback(_EXPIRY_TASKS.discard)
+
+
+_EXPIRY_TASKS: set[asyncio.Task[None]] = set()
 
 
 class InboxGraphQL(GraphQL):
@@ -72,6 +91,7 @@ class InboxGraphQL(GraphQL):
             return JSONResponse(error_body(exc.code, str(exc)), status_code=status)
         context = Context(services=self.services, principal=principal, request=request, request_id=request_id)
         await context.club()  # nearly every resolver needs it: loaded once, before they run concurrently
+        context.fresh_loaders()
         try:
             response = await self.run(request, context=context)
         except HTTPException as exc:
@@ -120,6 +140,8 @@ class InboxGraphQL(GraphQL):
             raise ConnectionRejectionError()
         context.principal = principal
         await context.club()
+        if principal.expires_at is not None:
+            _close_at_expiry(context.request, principal.expires_at)
         expires_at = principal.expires_at.isoformat() if principal.expires_at else None
         return {"expiresAt": expires_at}
 

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, true, tuple_, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbox.changes import Change, next_change_seq
 from inbox.errors import BadUserInput, UserError
 from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
 from inbox.search import member_search_condition, name_search_condition
@@ -255,7 +256,24 @@ async def get_or_create_thread(
     result = await session.execute(statement)
     thread = await session.scalar(select(Thread).where(column == target_id))
     assert thread is not None
-    return thread, bool(result.rowcount)
+    created = bool(result.rowcount)
+    if created:
+        thread.change_seq = await next_change_seq(session, club_id)
+    return thread, created
+
+
+def thread_change(thread: Thread, reason: str, *, staff_id: int | None = None, message: Message | None = None,
+                  change_seq: int | None = None) -> Change:
+    return Change(
+        club_id=thread.club_id, thread_id=thread.id, category=thread.category, reason=reason,
+        change_seq=thread.change_seq if change_seq is None else change_seq, staff_id=staff_id,
+        message_id=message.id if message else None, message_seq=message.seq if message else None,
+    )
+
+
+async def _viewer_change(session: AsyncSession, thread: Thread, state: ThreadState, reason: str) -> Change:
+    state.change_seq = await next_change_seq(session, thread.club_id)
+    return thread_change(thread, reason, staff_id=state.staff_id, change_seq=state.change_seq)
 
 
 # --- per-viewer state changes ---------------------------------------------------------------------
@@ -289,7 +307,9 @@ async def inbound_count_up_to(session: AsyncSession, thread: Thread, seq: int) -
                                              Message.direction == "INBOUND")) or 0)
 
 
-async def mark_thread_read(session: AsyncSession, thread: Thread, staff_id: int, up_to_seq: int | None = None) -> bool:
+async def mark_thread_read(
+    session: AsyncSession, thread: Thread, staff_id: int, up_to_seq: int | None = None
+) -> Change | None:
     state = await viewer_state(session, thread, staff_id)
     target = thread.last_seq if up_to_seq is None else max(0, min(up_to_seq, thread.last_seq))
     new_seq = target if state.forced_unread else max(target, state.read_seq)
@@ -297,10 +317,10 @@ async def mark_thread_read(session: AsyncSession, thread: Thread, staff_id: int,
     changes: dict[str, Any] = {"read_seq": new_seq, "read_inbound_count": new_inbound, "forced_unread": False}
     if state.is_muted:
         changes["muted_activity_at"] = thread.last_message_at
-    return _apply(state, changes)
+    return await _viewer_change(session, thread, state, "READ") if _apply(state, changes) else None
 
 
-async def mark_thread_unread(session: AsyncSession, thread: Thread, staff_id: int) -> None:
+async def mark_thread_unread(session: AsyncSession, thread: Thread, staff_id: int) -> Change:
     """Mark as unread: only with at least one message and nothing unread; then exactly 1 unread."""
     if thread.last_seq == 0:
         raise UserError("INVALID_INPUT", "A thread without messages cannot be marked as unread", ["input", "threadId"])
@@ -311,16 +331,21 @@ async def mark_thread_unread(session: AsyncSession, thread: Thread, staff_id: in
     # Everything is read; the marker moves just before the newest message, which shows as the 1 unread.
     _apply(state, {"read_seq": thread.last_seq - 1, "read_inbound_count": thread.inbound_count,
                    "forced_unread": True})
+    return await _viewer_change(session, thread, state, "UNREAD")
 
 
-async def set_flag(session: AsyncSession, thread: Thread, staff_id: int, flag: str, value: bool) -> bool:
-    """Favorite, mute or archive for one viewer; idempotent. Returns whether anything changed."""
+FLAG_REASONS = {"is_favorite": "FAVORITE_CHANGED", "is_muted": "MUTE_CHANGED", "is_archived": "ARCHIVE_CHANGED"}
+
+
+async def set_flag(session: AsyncSession, thread: Thread, staff_id: int, flag: str, value: bool) -> Change | None:
+    """Favorite, mute or archive for one viewer; idempotent: a no-op changes (and pushes) nothing."""
     state = await viewer_state(session, thread, staff_id)
+    changes: dict[str, Any] = {flag: value}
     if flag == "is_muted":
         view = ThreadView(thread, state, staff_id)
-        frozen = view.activity_at if value and not state.is_muted else (state.muted_activity_at if value else None)
-        return _apply(state, {"is_muted": value, "muted_activity_at": frozen})
-    return _apply(state, {flag: value})
+        changes["muted_activity_at"] = (
+            view.activity_at if value and not state.is_muted else (state.muted_activity_at if value else None))
+    return await _viewer_change(session, thread, state, FLAG_REASONS[flag]) if _apply(state, changes) else None
 
 
 def _apply(state: ThreadState, changes: dict[str, Any]) -> bool:
@@ -338,3 +363,38 @@ async def restore_for_everyone(session: AsyncSession, thread_id: int) -> None:
         update(ThreadState).where(ThreadState.thread_id == thread_id, ThreadState.is_archived.is_(True))
         .values(is_archived=False)
     )
+
+
+# --- changes since an updates cursor (threadUpdated) -----------------------------------------------
+
+def updates_digest(viewer_id: int | None) -> str:
+    return list_digest("updates", viewer_id)
+
+
+def encode_updates_cursor(viewer_id: int | None, change_seq: int) -> str:
+    return encode_cursor(updates_digest(viewer_id), [change_seq])
+
+
+def decode_updates_cursor(viewer_id: int | None, cursor: str) -> int:
+    key = decode_cursor(cursor, updates_digest(viewer_id))
+    if key is None or len(key) != 1 or not isinstance(key[0], int) or key[0] < 0:
+        raise BadUserInput("Malformed updates cursor")
+    return int(key[0])
+
+
+def _last_change_sql() -> ColumnElement[int]:
+    mine = func.coalesce(ThreadState.change_seq, 0)
+    return case((mine > Thread.change_seq, mine), else_=Thread.change_seq)
+
+
+async def threads_changed_since(
+    session: AsyncSession, viewer_id: int, after_seq: int, category: str | None = None, limit: int = 500
+) -> list[tuple[ThreadView, int]]:
+    """The threads whose state for the viewer changed after a stamp, oldest change first, each with
+    the stamp of its latest change (one statement)."""
+    last_change = _last_change_sql()
+    query = viewer_join(select(Thread, ThreadState, last_change), viewer_id).where(last_change > after_seq)
+    if category is not None:
+        query = query.where(Thread.category == category)
+    rows = (await session.execute(query.order_by(last_change, Thread.id).limit(limit))).all()
+    return [(ThreadView(thread, state, viewer_id), int(seq)) for thread, state, seq in rows]

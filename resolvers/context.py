@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,8 @@ from inbox.pagination import Page
 from inbox.settings import Settings
 from models import Club
 from models.engine import club_session
+
+_LOADERS: ContextVar[Any] = ContextVar("inbox_loaders", default=None)
 
 
 @dataclass
@@ -41,7 +44,6 @@ class Context:
     request_id: str = ""
     _club: Club | None = field(default=None, repr=False)
     _club_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
-    _loaders: Any = field(default=None, repr=False)
     query_cost: int = 0
     rate_limit: Any = None
 
@@ -65,12 +67,24 @@ class Context:
 
     @property
     def loaders(self) -> Any:
-        """This operation's dataloaders (resolvers.loaders.Loaders), created on first use."""
-        if self._loaders is None:
-            from resolvers.loaders import Loaders
+        """The dataloaders of the running operation (or subscription event): see `fresh_loaders`."""
+        loaders = _LOADERS.get()
+        if loaders is None or loaders.ctx is not self:
+            loaders = self.fresh_loaders()
+        return loaders
 
-            self._loaders = Loaders(self)
-        return self._loaders
+    def fresh_loaders(self) -> Any:
+        """New dataloaders for what runs next in this task and the tasks it starts.
+
+        A WebSocket shares one context between its operations (pitfall 9): each operation runs in its
+        own task, and a subscription takes fresh loaders for every event, so no cache goes stale or
+        crosses operations.
+        """
+        from resolvers.loaders import Loaders
+
+        loaders = Loaders(self)
+        _LOADERS.set(loaders)
+        return loaders
 
     def require_principal(self) -> Principal:
         if self.principal is None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from inbox.changes import publish_changes
 from inbox.errors import BadUserInput, UserError
 from inbox.messages import list_messages
 from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest, page_size
 from inbox.sending import Draft, SendResult, send_message
-from inbox.threads import ThreadView, UnreadCounts, load_thread_view, unread_counts
+from inbox.threads import ThreadView, UnreadCounts, load_thread_view, thread_change, unread_counts
 from models import Delivery, Message, Thread
 from resolvers.context import Context
 from resolvers.ids import decode_id
@@ -64,6 +65,8 @@ async def send(ctx: Context, *, thread_id: str, channel: str, body: str, subject
     club = await ctx.club()
     async with ctx.db() as session:
         result = await send_message(session, principal, club, draft)
+    if result.created:
+        await publish_changes(ctx.services.bus, [thread_change(result.thread, "MESSAGE_ADDED", message=result.message)])
     async with ctx.db() as session:
         view = await load_thread_view(session, ctx.viewer_id, result.thread.id)
         counts = await unread_counts(session, principal.staff_id or 0)

@@ -7,12 +7,14 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbox.changes import Change, publish_changes
 from inbox.errors import BadUserInput, Forbidden, UserError
 from inbox.messages import cursor_seq
-from inbox.pagination import Page, encode_cursor, list_digest, page_size
+from inbox.pagination import Page, page_size
 from inbox.threads import (
     ThreadView,
     UnreadCounts,
+    encode_updates_cursor,
     get_or_create_thread,
     list_threads,
     load_thread_view,
@@ -20,6 +22,7 @@ from inbox.threads import (
     mark_thread_read,
     mark_thread_unread,
     set_flag,
+    thread_change,
     unread_counts,
 )
 from models import Member, Session, Smartlist, Thread
@@ -39,12 +42,13 @@ async def threads(ctx: Context, *, category: str, status: str, search: str | Non
     async with ctx.db() as session:
         page = await list_threads(session, viewer_id=principal.staff_id, category=category, status=status,
                                   search=search, first=size, after=after)
-    return page, updates_cursor(ctx)
+    return page, await updates_cursor(ctx)
 
 
-def updates_cursor(ctx: Context) -> str:
-    """Where threadUpdated(after:) resumes; change stamps arrive with the real-time issue."""
-    return encode_cursor(list_digest("updates", ctx.viewer_id), [0])
+async def updates_cursor(ctx: Context) -> str:
+    """Where threadUpdated(after:) resumes: the club's change stamp read before the list (the
+    request's club is loaded first), so a change the list missed is caught up, never skipped."""
+    return encode_updates_cursor(ctx.viewer_id, (await ctx.club()).change_seq)
 
 
 async def viewer_unread_counts(ctx: Context) -> UnreadCounts:
@@ -68,12 +72,14 @@ async def start_thread(ctx: Context, target_id: str) -> tuple[ThreadView, bool]:
             raise UserError("NOT_FOUND", "No such member, smartlist or session", ["input", "targetId"])
         thread, created = await get_or_create_thread(session, principal.club_id, category, decoded[1])
         await session.commit()
+        if created:
+            await publish_changes(ctx.services.bus, [thread_change(thread, "CREATED")])
         view = await load_thread_view(session, ctx.viewer_id, thread.id)
     assert view is not None
     return view, created
 
 
-ThreadChange = Callable[[AsyncSession, Thread, int], Awaitable[object]]
+ThreadChange = Callable[[AsyncSession, Thread, int], Awaitable[Change | None]]
 
 
 async def change_thread(ctx: Context, thread_id: str, change: ThreadChange) -> tuple[ThreadView, UnreadCounts]:
@@ -89,8 +95,9 @@ async def change_thread(ctx: Context, thread_id: str, change: ThreadChange) -> t
         thread = await lock_thread(session, decoded[1])
         if thread is None:
             raise not_found
-        await change(session, thread, principal.staff_id)
+        change_made = await change(session, thread, principal.staff_id)
         await session.commit()
+        await publish_changes(ctx.services.bus, [change_made])
         view = await load_thread_view(session, principal.staff_id, thread.id)
         counts = await unread_counts(session, principal.staff_id)
     assert view is not None
@@ -98,7 +105,7 @@ async def change_thread(ctx: Context, thread_id: str, change: ThreadChange) -> t
 
 
 def read_change(up_to: str | None) -> ThreadChange:
-    async def change(session: AsyncSession, thread: Thread, staff_id: int) -> object:
+    async def change(session: AsyncSession, thread: Thread, staff_id: int) -> Change | None:
         try:
             seq = cursor_seq(thread.id, up_to)
         except BadUserInput as exc:
@@ -109,13 +116,12 @@ def read_change(up_to: str | None) -> ThreadChange:
     return change
 
 
-async def unread_change(session: AsyncSession, thread: Thread, staff_id: int) -> object:
-    await mark_thread_unread(session, thread, staff_id)
-    return True
+async def unread_change(session: AsyncSession, thread: Thread, staff_id: int) -> Change | None:
+    return await mark_thread_unread(session, thread, staff_id)
 
 
 def flag_change(flag: str, value: bool) -> ThreadChange:
-    async def change(session: AsyncSession, thread: Thread, staff_id: int) -> object:
+    async def change(session: AsyncSession, thread: Thread, staff_id: int) -> Change | None:
         return await set_flag(session, thread, staff_id, flag, value)
 
     return change

@@ -10,6 +10,7 @@ from schema.cost import QueryCost
 from schema.errors import ErrorPolicy
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.subscription import Subscription
 from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate
 
 MAX_DEPTH = 10
@@ -32,6 +33,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),

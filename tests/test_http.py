@@ -15,7 +15,7 @@ async def test_healthz_and_readyz_report_a_live_service(http: httpx.AsyncClient)
     assert (await http.get("/healthz")).json() == {"status": "ok"}
     ready = await http.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "checks": {"database": "up"}}
+    assert ready.json() == {"status": "ready", "checks": {"database": "up", "bus": "up"}}
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
@@ -26,7 +26,7 @@ async def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) ->
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             ready = await client.get("/readyz")
             assert ready.status_code == 503
-            assert ready.json()["checks"] == {"database": "down"}
+            assert ready.json()["checks"] == {"database": "down", "bus": "up"}
             response = await client.post("/graphql", json={"query": "{ viewer { name } }"},
                                          headers={"Authorization": "Bearer ibx_whatever"})
             assert response.status_code == 503

@@ -1,0 +1,61 @@
+"""Changes to threads, stamped with a per-club sequence and published after commit.
+
+The stamp orders every change of a club (taken under the club row's lock, so stamps commit in
+order): `threadUpdated(after:)` catches up with the threads changed after a stamp. Events are only
+hints for live subscribers: what they say is always re-read from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import Club
+from subscriptions.bus import club_channel, thread_channel
+
+log = logging.getLogger("inbox.changes")
+
+
+class Publisher(Protocol):
+    async def publish(self, channel: str, event: dict[str, Any]) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Change:
+    """What changed in a thread; `staff_id` is set when only that viewer's state changed."""
+
+    club_id: int
+    thread_id: int
+    category: str
+    reason: str
+    change_seq: int
+    staff_id: int | None = None
+    message_id: int | None = None
+    message_seq: int | None = None
+
+
+async def next_change_seq(session: AsyncSession, club_id: int) -> int:
+    """The club's next change stamp; holds the club row's lock until the transaction ends."""
+    result = await session.execute(
+        update(Club).where(Club.id == club_id).values(change_seq=Club.change_seq + 1).returning(Club.change_seq)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.scalar_one())
+
+
+async def publish_changes(bus: Publisher | None, changes: Iterable[Change | None]) -> None:
+    """After commit: a hint on the club's channel, and on the thread's for a new message."""
+    if bus is None:
+        return
+    for change in changes:
+        if change is None:
+            continue
+        event = {"kind": "thread", **asdict(change)}
+        await bus.publish(club_channel(change.club_id), event)
+        if change.message_seq is not None:
+            await bus.publish(thread_channel(change.club_id, change.thread_id), {"kind": "message", **asdict(change)})

@@ -1,0 +1,48 @@
+"""The Subscription type: thin wrappers over subscriptions.resolvers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+import subscriptions.resolvers as live
+from schema.enums import ThreadCategory, ThreadUpdateReason
+from schema.permissions import HasInboxAddon, IsStaff
+from inbox.threads import thread_cursor
+from schema.types import Message, Thread, ThreadEdge, ThreadUpdate, UnreadCounts
+
+STAFF = [HasInboxAddon, IsStaff]
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(permission_classes=STAFF, description=(
+        "Each new message of the thread, in order. With `after` (a Message.cursor), first every message\n"
+        "after it, then live ones: nothing missed, nothing twice."))
+    async def message_added(self, info: Info, thread_id: strawberry.ID,
+                            after: str | None = None) -> AsyncGenerator[Message, None]:
+        async for row in live.message_added(info.context, thread_id, after):
+            yield Message.of(row, info)
+
+    @strawberry.subscription(permission_classes=STAFF, description=(
+        "Changes to the subscriber's thread items, optionally of one category. With `after` (an updatesCursor),\n"
+        "first one CATCH_UP update per thread changed since then, then live ones."))
+    async def thread_updated(self, info: Info, category: ThreadCategory | None = None,
+                             after: str | None = None) -> AsyncGenerator[ThreadUpdate, None]:
+        async for update in live.thread_updated(info.context, category.value if category else None, after):
+            thread = Thread.of(update.view)
+            message = None
+            if update.message_id is not None:
+                row = await info.context.loaders.messages.load(update.message_id)
+                message = Message.of(row, info) if row else None
+            yield ThreadUpdate(thread=thread, edge=ThreadEdge(cursor=thread_cursor(update.view), node=thread),
+                               message=message, reason=ThreadUpdateReason(update.reason),
+                               updates_cursor=update.updates_cursor)
+
+    @strawberry.subscription(permission_classes=STAFF,
+                             description="The subscriber's unread counts: the current value at once, then each change.")
+    async def unread_counts_changed(self, info: Info) -> AsyncGenerator[UnreadCounts, None]:
+        async for counts in live.unread_counts_changed(info.context):
+            yield UnreadCounts.of(counts)

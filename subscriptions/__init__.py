@@ -1,0 +1,1 @@
+"""Real time: the event bus between server processes, and the subscription resolvers."""

@@ -1,0 +1,144 @@
+"""Subscription resolvers: register the live listener, catch up from the database, then go live.
+
+Bus events are hints: on each one the subscriber re-reads what changed after the last thing it
+delivered, so nothing is missed (a lost event is caught up on the next one, a bus reset, or the
+periodic check) and nothing is sent twice (positions only move forward).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from inbox.errors import DomainError, Forbidden
+from inbox.messages import cursor_seq
+from inbox.threads import (
+    ThreadView,
+    UnreadCounts,
+    decode_updates_cursor,
+    encode_updates_cursor,
+    threads_changed_since,
+    unread_counts,
+)
+from models import Club, Message, Thread
+from resolvers.context import Context
+from resolvers.ids import decode_id
+from subscriptions.bus import club_channel, thread_channel
+
+SAFETY_CHECK_SECONDS = 20.0  # pub/sub is at-most-once: re-read the database at least this often
+CATCH_UP_BATCH = 500
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+
+@dataclass(frozen=True)
+class ThreadUpdateRow:
+    view: ThreadView
+    reason: str
+    change_seq: int
+    message_id: int | None
+    updates_cursor: str
+
+
+def _staff_id(ctx: Context) -> int:
+    principal = ctx.require_principal()
+    if principal.staff_id is None:
+        raise Forbidden("Subscriptions need a staff token")
+    return principal.staff_id
+
+
+async def _events(ctx: Context, channel: str) -> AsyncIterator[Any]:
+    """The channel's events, plus a None at least every SAFETY_CHECK_SECONDS (time to re-check)."""
+    async with ctx.services.bus.subscribe(channel) as events:
+        iterator = events.__aiter__()
+        yield None  # subscribed: the caller catches up now
+        while True:
+            try:
+                yield await asyncio.wait_for(iterator.__anext__(), SAFETY_CHECK_SECONDS)
+            except TimeoutError:
+                yield None
+
+
+async def message_added(ctx: Context, thread_id: str, after: str | None) -> AsyncIterator[Message]:
+    """Each new message of a thread in order; with `after`, every message after that cursor first."""
+    _staff_id(ctx)
+    decoded = decode_id(thread_id, "Thread")
+    async with ctx.db() as session:
+        thread = await session.scalar(select(Thread).where(Thread.id == decoded[1])) if decoded else None
+    if thread is None:
+        raise NotFound("No such thread")
+    last_seq = cursor_seq(thread.id, after) if after is not None else thread.last_seq
+    async for _ in _events(ctx, thread_channel(thread.club_id, thread.id)):
+        while True:
+            async with ctx.db() as session:
+                rows = list((await session.scalars(
+                    select(Message).where(Message.thread_id == thread.id, Message.seq > last_seq)
+                    .order_by(Message.seq).limit(CATCH_UP_BATCH))).all())
+            for message in rows:
+                ctx.fresh_loaders()
+                last_seq = message.seq
+                yield message
+            if len(rows) < CATCH_UP_BATCH:
+                break
+
+
+async def thread_updated(ctx: Context, category: str | None, after: str | None) -> AsyncIterator[ThreadUpdateRow]:
+    """The subscriber's own view of each changed thread; with `after`, first one CATCH_UP per thread."""
+    staff_id = _staff_id(ctx)
+    club = await ctx.club()
+    if after is not None:
+        last_seq = decode_updates_cursor(staff_id, after)
+    else:
+        async with ctx.db() as session:
+            last_seq = await _club_change_seq(session, club.id)
+    catching_up = True
+    async for event in _events(ctx, club_channel(club.id)):
+        if event is not None and event.get("kind") == "thread" and not _concerns(event, staff_id, category):
+            continue
+        while True:
+            async with ctx.db() as session:
+                changed = await threads_changed_since(session, staff_id, last_seq, category, CATCH_UP_BATCH)
+            for view, seq in changed:
+                live = not catching_up and event is not None and event.get("thread_id") == view.thread.id
+                reason = event["reason"] if live and event else "CATCH_UP"
+                message_id = event.get("message_id") if live and event else None
+                last_seq = seq
+                ctx.fresh_loaders()
+                yield ThreadUpdateRow(view, reason, seq, message_id, encode_updates_cursor(staff_id, seq))
+            if len(changed) < CATCH_UP_BATCH:
+                break
+        catching_up = False
+
+
+def _concerns(event: dict[str, Any], staff_id: int, category: str | None) -> bool:
+    """A thread event this subscriber sees: everyone's (a message), or their own state change."""
+    if event.get("staff_id") not in (None, staff_id):
+        return False
+    return category is None or event.get("category") == category
+
+
+async def _club_change_seq(session: Any, club_id: int) -> int:
+    return int(await session.scalar(select(Club.change_seq).where(Club.id == club_id)) or 0)
+
+
+async def unread_counts_changed(ctx: Context) -> AsyncIterator[UnreadCounts]:
+    """The current counts at once, then each change (and again after a bus reset)."""
+    staff_id = _staff_id(ctx)
+    club = await ctx.club()
+    last: UnreadCounts | None = None
+    async for event in _events(ctx, club_channel(club.id)):
+        if event is not None and event.get("kind") == "thread" and not _concerns(event, staff_id, None):
+            continue
+        async with ctx.db() as session:
+            counts = await unread_counts(session, staff_id)
+        reset = event is not None and event.get("kind") != "thread"
+        if counts != last or reset:
+            last = counts
+            yield counts
+
