@@ -71,7 +71,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(DATABASE_URL=database_url, INBOX_SECRET_KEY=TEST_SECRET, REDIS_URL=None)
+    """The app's settings: Redis when the run has one (the second pass), else the in-process bus."""
+    return Settings(DATABASE_URL=database_url, INBOX_SECRET_KEY=TEST_SECRET,
+                    REDIS_URL=os.environ.get("INBOX_TEST_REDIS_URL") or None)
 
 
 @pytest.fixture(scope="session")
