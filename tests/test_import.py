@@ -25,6 +25,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from inbox import importer
 from inbox.demo import demo_document
 from inbox.importer import ImportErrors, ImportSummary, import_document, validate_document
 from models import Base, Booking, Club, Member, MemberTag, Message, Session, Smartlist, Staff, Thread, ThreadState
@@ -426,7 +427,16 @@ async def test_reimport_of_the_same_document_changes_nothing(factory: Factory) -
     assert await dump(factory) == before
 
 
-async def test_reimport_updates_and_adds_and_never_deletes(factory: Factory) -> None:
+@pytest.fixture(params=["default chunks", "tiny chunks"])
+def chunking(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Also run with chunks of 2 rows (every chunk boundary crossed) and the one-pass message lookup."""
+    if request.param == "tiny chunks":
+        for name in ("SELECT_CHUNK", "WRITE_CHUNK", "MESSAGE_CHUNK", "MESSAGE_LOOKUP_LIMIT"):
+            monkeypatch.setattr(importer, name, 2 if name != "MESSAGE_LOOKUP_LIMIT" else 0)
+    return str(request.param)
+
+
+async def test_reimport_updates_and_adds_and_never_deletes(factory: Factory, chunking: str) -> None:
     await import_document(factory, document())
     before = await dump(factory)
     doc = document()
@@ -533,7 +543,7 @@ def test_demo_document_is_the_same_for_the_same_day() -> None:
         m["id"] for t in first["threads"][:40] for m in t["messages"]]
 
 
-async def test_demo_imports_and_importing_it_twice_changes_nothing(factory: Factory) -> None:
+async def test_demo_imports_and_importing_it_twice_changes_nothing(factory: Factory, chunking: str) -> None:
     summary = await import_document(factory, demo_document(DEMO_DAY))
     assert summary["members"].created == 300
     assert summary["threads"].created >= 40
