@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import Club
+from models import Club, Thread, ThreadChange
 from subscriptions.bus import club_channel, thread_channel
 
 log = logging.getLogger("inbox.changes")
@@ -46,6 +46,20 @@ async def next_change_seq(session: AsyncSession, club_id: int) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(result.scalar_one())
+
+
+async def record_change(
+    session: AsyncSession, thread: Thread, reason: str, *, staff_id: int | None = None,
+    message_id: int | None = None, message_seq: int | None = None,
+) -> Change:
+    """Stamp a change of a thread (for every viewer, or only `staff_id`'s) and append it to the log."""
+    seq = await next_change_seq(session, thread.club_id)
+    if staff_id is None:
+        thread.change_seq = seq
+    session.add(ThreadChange(club_id=thread.club_id, seq=seq, thread_id=thread.id, staff_id=staff_id, reason=reason,
+                             message_id=message_id))
+    return Change(club_id=thread.club_id, thread_id=thread.id, category=thread.category, reason=reason,
+                  change_seq=seq, staff_id=staff_id, message_id=message_id, message_seq=message_seq)
 
 
 async def publish_changes(bus: Publisher | None, changes: Iterable[Change | None]) -> None:

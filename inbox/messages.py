@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox.changes import next_change_seq
+from inbox.changes import record_change
 from inbox.errors import BadUserInput
 from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
 from inbox.text import collapse_spaces
@@ -62,7 +62,7 @@ async def post_message(
     session.add(message)
     await session.flush()
     thread.last_seq = message.seq
-    thread.change_seq = await next_change_seq(session, thread.club_id)
+    await record_change(session, thread, "MESSAGE_ADDED", message_id=message.id, message_seq=message.seq)
     thread.last_message_at = now
     thread.last_message_id = message.id
     thread.sort_at = now

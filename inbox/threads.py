@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, true, tuple_, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox.changes import Change, next_change_seq
+from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput, UserError
 from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
 from inbox.search import member_search_condition, name_search_condition
-from models import Member, Message, Session, Smartlist, Thread, ThreadState
+from models import Member, Message, Session, Smartlist, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
 from models.upsert import dialect_insert, is_postgresql
 
@@ -258,22 +258,23 @@ async def get_or_create_thread(
     assert thread is not None
     created = bool(result.rowcount)
     if created:
-        thread.change_seq = await next_change_seq(session, club_id)
+        await record_change(session, thread, "CREATED")
     return thread, created
 
 
-def thread_change(thread: Thread, reason: str, *, staff_id: int | None = None, message: Message | None = None,
-                  change_seq: int | None = None) -> Change:
+def thread_change(thread: Thread, reason: str, *, message: Message | None = None) -> Change:
+    """The change a committed thread stamp describes (to publish after commit)."""
     return Change(
         club_id=thread.club_id, thread_id=thread.id, category=thread.category, reason=reason,
-        change_seq=thread.change_seq if change_seq is None else change_seq, staff_id=staff_id,
-        message_id=message.id if message else None, message_seq=message.seq if message else None,
+        change_seq=thread.change_seq, message_id=message.id if message else None,
+        message_seq=message.seq if message else None,
     )
 
 
 async def _viewer_change(session: AsyncSession, thread: Thread, state: ThreadState, reason: str) -> Change:
-    state.change_seq = await next_change_seq(session, thread.club_id)
-    return thread_change(thread, reason, staff_id=state.staff_id, change_seq=state.change_seq)
+    change = await record_change(session, thread, reason, staff_id=state.staff_id)
+    state.change_seq = change.change_seq
+    return change
 
 
 # --- per-viewer state changes ---------------------------------------------------------------------
@@ -398,3 +399,19 @@ async def threads_changed_since(
         query = query.where(Thread.category == category)
     rows = (await session.execute(query.order_by(last_change, Thread.id).limit(limit))).all()
     return [(ThreadView(thread, state, viewer_id), int(seq)) for thread, state, seq in rows]
+
+
+async def change_log_since(
+    session: AsyncSession, viewer_id: int, after_seq: int, category: str | None = None, limit: int = 500
+) -> list[ThreadChange]:
+    """The viewer's entries of the club's change log after a stamp, in order: every viewer's changes
+    (messages, new threads) and the viewer's own state changes, never another staff user's."""
+    query = (
+        select(ThreadChange)
+        .where(ThreadChange.seq > after_seq,
+               or_(ThreadChange.staff_id.is_(None), ThreadChange.staff_id == viewer_id))
+        .order_by(ThreadChange.seq).limit(limit)
+    )
+    if category is not None:
+        query = query.join(Thread, Thread.id == ThreadChange.thread_id).where(Thread.category == category)
+    return list((await session.scalars(query)).all())

@@ -13,11 +13,12 @@ from models.tables import (
     Smartlist,
     Staff,
     Thread,
+    ThreadChange,
     ThreadState,
     UnmatchedInbound,
 )
 
 __all__ = [
     "ApiKey", "Base", "Booking", "Club", "ClubScoped", "Delivery", "Member", "MemberTag", "Message",
-    "Session", "Smartlist", "Staff", "Thread", "ThreadState", "UTCDateTime", "UnmatchedInbound", "utcnow",
+    "Session", "Smartlist", "Staff", "Thread", "ThreadChange", "ThreadState", "UTCDateTime", "UnmatchedInbound", "utcnow",
 ]

@@ -309,3 +309,19 @@ class UnmatchedInbound(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(300))
     reason: Mapped[str] = mapped_column(String(300))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ThreadChange(ClubScoped, Base):
+    """The club's change log: one row per change of a thread, in stamp order (threadUpdated reads it)."""
+
+    __tablename__ = "thread_change"
+    __table_args__ = (UniqueConstraint("club_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigId)
+    thread_id: Mapped[int] = mapped_column(BigId, ForeignKey("thread.id", ondelete="CASCADE"))
+    # Set when only this staff user's view changed (read, flags); null when every viewer's did.
+    staff_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("staff.id", ondelete="CASCADE"))
+    reason: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("message.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

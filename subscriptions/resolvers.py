@@ -19,15 +19,17 @@ from inbox.messages import cursor_seq
 from inbox.threads import (
     ThreadView,
     UnreadCounts,
+    change_log_since,
     decode_updates_cursor,
     encode_updates_cursor,
+    load_thread_views,
     threads_changed_since,
     unread_counts,
 )
 from models import Club, Message, Thread
 from resolvers.context import Context
 from resolvers.ids import decode_id
-from subscriptions.bus import club_channel, thread_channel
+from subscriptions.bus import OVERFLOW, RESET, club_channel, thread_channel
 
 SAFETY_CHECK_SECONDS = 20.0  # pub/sub is at-most-once: re-read the database at least this often
 CATCH_UP_BATCH = 500
@@ -97,23 +99,51 @@ async def thread_updated(ctx: Context, category: str | None, after: str | None) 
     else:
         async with ctx.db() as session:
             last_seq = await _club_change_seq(session, club.id)
-    catching_up = True
+    resync = after is not None
     async for event in _events(ctx, club_channel(club.id)):
-        if event is not None and event.get("kind") == "thread" and not _concerns(event, staff_id, category):
+        kind = event.get("kind") if event is not None else None
+        if kind == "thread" and not _concerns(event or {}, staff_id, category):
             continue
-        while True:
-            async with ctx.db() as session:
-                changed = await threads_changed_since(session, staff_id, last_seq, category, CATCH_UP_BATCH)
-            for view, seq in changed:
-                live = not catching_up and event is not None and event.get("thread_id") == view.thread.id
-                reason = event["reason"] if live and event else "CATCH_UP"
-                message_id = event.get("message_id") if live and event else None
-                last_seq = seq
-                ctx.fresh_loaders()
-                yield ThreadUpdateRow(view, reason, seq, message_id, encode_updates_cursor(staff_id, seq))
-            if len(changed) < CATCH_UP_BATCH:
-                break
-        catching_up = False
+        if resync or kind in (RESET, OVERFLOW):
+            updates = _catch_up(ctx, staff_id, category, last_seq)
+        else:
+            updates = _live_changes(ctx, staff_id, category, last_seq)
+        async for update in updates:
+            last_seq = update.change_seq
+            ctx.fresh_loaders()
+            yield update
+        resync = False
+
+
+async def _catch_up(
+    ctx: Context, staff_id: int, category: str | None, after_seq: int
+) -> AsyncIterator[ThreadUpdateRow]:
+    """One CATCH_UP per thread changed since a stamp (a resume, or after the bus lost events)."""
+    while True:
+        async with ctx.db() as session:
+            changed = await threads_changed_since(session, staff_id, after_seq, category, CATCH_UP_BATCH)
+        for view, seq in changed:
+            after_seq = seq
+            yield ThreadUpdateRow(view, "CATCH_UP", seq, None, encode_updates_cursor(staff_id, seq))
+        if len(changed) < CATCH_UP_BATCH:
+            return
+
+
+async def _live_changes(ctx: Context, staff_id: int, category: str | None,
+                        after_seq: int) -> AsyncIterator[ThreadUpdateRow]:
+    """Each logged change since a stamp, with its reason and message, as the viewer sees it now."""
+    while True:
+        async with ctx.db() as session:
+            entries = await change_log_since(session, staff_id, after_seq, category, CATCH_UP_BATCH)
+            views = await load_thread_views(session, staff_id, [entry.thread_id for entry in entries])
+        for entry in entries:
+            after_seq = entry.seq
+            view = views.get(entry.thread_id)
+            if view is not None:
+                yield ThreadUpdateRow(view, entry.reason, entry.seq, entry.message_id,
+                                      encode_updates_cursor(staff_id, entry.seq))
+        if len(entries) < CATCH_UP_BATCH:
+            return
 
 
 def _concerns(event: dict[str, Any], staff_id: int, category: str | None) -> bool:

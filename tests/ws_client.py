@@ -19,6 +19,7 @@ class GraphQLWebSocket:
         self.connection = connection
         self.ack: dict[str, Any] | None = None
         self._ids = 0
+        self._pending: list[dict[str, Any]] = []  # received for another operation than the one awaited
 
     @classmethod
     @asynccontextmanager
@@ -37,11 +38,18 @@ class GraphQLWebSocket:
     async def send(self, message: dict[str, Any]) -> None:
         await self.connection.send(json.dumps(message))
 
-    async def receive(self, timeout: float = 5.0) -> dict[str, Any]:
+    async def receive(self, timeout: float = 5.0, operation_id: str | None = None) -> dict[str, Any]:
+        """The next message (of one operation, when given; the others wait their turn)."""
+        for i, message in enumerate(self._pending):
+            if operation_id is None or message.get("id") == operation_id:
+                return self._pending.pop(i)
         while True:
             message = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
             if message["type"] == "ping":
                 await self.send({"type": "pong"})
+                continue
+            if operation_id is not None and message.get("id") != operation_id:
+                self._pending.append(message)
                 continue
             return message
 
@@ -54,15 +62,13 @@ class GraphQLWebSocket:
 
     async def next(self, operation_id: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
         """The next `next` payload (of one operation, when given)."""
-        while True:
-            message = await self.receive(timeout)
-            if operation_id is not None and message.get("id") != operation_id:
-                continue
-            assert message["type"] == "next", message
-            return message["payload"]
+        message = await self.receive(timeout, operation_id)
+        assert message["type"] == "next", message
+        return message["payload"]
 
     async def nothing_for(self, seconds: float) -> None:
         """Assert that no message arrives for a while."""
+        assert not self._pending, self._pending
         try:
             message = await self.receive(seconds)
         except TimeoutError:

@@ -1,0 +1,126 @@
+"""Two `inbox serve` processes sharing the database and Redis (architecture.md: stateless processes).
+
+A client subscribed on one process receives, in order and once, what is sent through the other, and
+keeps receiving through a Redis restart (the bus reconnects and subscribers catch up from the database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.factories import TEST_SECRET, ClubFixture
+from tests.inbox_client import StaffClient
+from tests.redis_server import RedisServer, free_port
+from tests.test_subscriptions import MESSAGE_ADDED, THREAD_UPDATED, UNREAD
+from tests.ws_client import GraphQLWebSocket
+
+INBOX = Path(sys.executable).parent / "inbox"
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
+    server.start()
+    yield server
+    server.stop()
+
+
+def start_server(database_url: str, redis_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "INBOX_SECRET_KEY": TEST_SECRET}
+    process = subprocess.Popen([str(INBOX), "serve", "--port", str(port), "--no-dispatcher"], env=env,
+                               stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return process, f"127.0.0.1:{port}"
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    process.kill()
+    raise RuntimeError(f"inbox serve did not start: {log.read_text()}")
+
+
+@pytest.fixture
+async def servers(database_url: str, redis_server: RedisServer, tmp_path: Path) -> AsyncIterator[list[str]]:
+    started = [await asyncio.to_thread(start_server, database_url, redis_server.url, tmp_path / f"serve{i}.log")
+               for i in range(2)]
+    yield [address for _, address in started]
+    for process, _ in started:
+        process.terminate()
+        process.wait(timeout=15)
+
+
+async def test_a_client_on_one_process_receives_what_is_sent_through_the_other(
+    servers: list[str], club: ClubFixture, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    a, b = servers
+    async with httpx.AsyncClient(base_url=f"http://{b}") as http_b:
+        lea_b, tom_b = StaffClient(http_b, club, sessions, "s1"), StaffClient(http_b, club, sessions, "s2")
+        thread = await lea_b.start("Member", "m1")
+        async with GraphQLWebSocket.open(f"ws://{a}/graphql", club.token("s1")) as lea_ws, \
+                GraphQLWebSocket.open(f"ws://{a}/graphql", club.token("s2")) as tom_ws:
+            messages = await lea_ws.subscribe(MESSAGE_ADDED, {"id": thread["id"], "after": thread["latestCursor"]})
+            updates = await lea_ws.subscribe(THREAD_UPDATED)
+            counts = await lea_ws.subscribe(UNREAD)
+            tom_counts = await tom_ws.subscribe(UNREAD)
+            assert (await lea_ws.next(counts))["data"]["unreadCountsChanged"]["total"] == 0
+            assert (await tom_ws.next(tom_counts))["data"]["unreadCountsChanged"]["total"] == 0
+            await asyncio.sleep(0.3)  # both processes' Redis subscriptions are in place
+            for i in range(10):
+                await tom_b.send(thread["id"], f"message {i}")
+            bodies = [(await lea_ws.next(messages))["data"]["messageAdded"]["body"] for _ in range(10)]
+            assert bodies == [f"message {i}" for i in range(10)]
+            reasons = [(await lea_ws.next(updates))["data"]["threadUpdated"]["reason"] for _ in range(10)]
+            assert reasons == ["MESSAGE_ADDED"] * 10
+            await lea_b.action("markThreadUnread", thread["id"])
+            assert (await lea_ws.next(counts))["data"]["unreadCountsChanged"]["total"] == 1
+            update = (await lea_ws.next(updates))["data"]["threadUpdated"]
+            assert (update["reason"], update["thread"]["unreadCount"]) == ("UNREAD", 1)
+            await tom_ws.nothing_for(0.5)  # Léa's read state is never pushed to Tom
+
+
+async def test_a_redis_restart_during_a_stream_of_sends_loses_nothing(
+    servers: list[str], club: ClubFixture, sessions: async_sessionmaker[AsyncSession], redis_server: RedisServer
+) -> None:
+    a, b = servers
+    total = 30
+    async with httpx.AsyncClient(base_url=f"http://{b}") as http_b:
+        lea_b = StaffClient(http_b, club, sessions, "s1")
+        thread = await lea_b.start("Member", "m2")
+        async with GraphQLWebSocket.open(f"ws://{a}/graphql", club.token("s2")) as ws:
+            sub = await ws.subscribe(MESSAGE_ADDED, {"id": thread["id"], "after": thread["latestCursor"]})
+            await asyncio.sleep(0.3)
+
+            async def send_all() -> None:
+                for i in range(total):
+                    if i == 10:
+                        redis_server.stop()
+                    if i == 20:
+                        redis_server.start()
+                    await lea_b.send(thread["id"], f"n{i}")  # mutations succeed while Redis is down
+                    await asyncio.sleep(0.05)
+
+            sender = asyncio.create_task(send_all())
+            received = [(await ws.next(sub, timeout=15))["data"]["messageAdded"] for _ in range(total)]
+            await sender
+            await ws.nothing_for(0.5)
+    assert [m["body"] for m in received] == [f"n{i}" for i in range(total)]
+    async with GraphQLWebSocket.open(f"ws://{a}/graphql", club.token("s2")) as ws:
+        sub = await ws.subscribe(MESSAGE_ADDED, {"id": thread["id"], "after": received[14]["cursor"]})
+        resumed = [(await ws.next(sub))["data"]["messageAdded"]["body"] for _ in range(total - 15)]
+        await ws.nothing_for(0.3)
+    assert resumed == [f"n{i}" for i in range(15, total)]
