@@ -49,6 +49,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbox.phones import InvalidPhone, searchable_digits, to_e164
+from inbox.smartlists import validate_filters
 from inbox.text import fold, member_search_text
 from models.engine import begin_write
 from models.tables import Booking, Club, Member, MemberTag, Message, Session, Smartlist, Staff, Thread
@@ -146,19 +147,6 @@ FILTER_OPERATORS = ("EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "IS_
 FilterField = Literal["TAG", "REGISTERED_AT", "AGE", "ACCOUNT_BALANCE", "UNPAID_INVOICES", "CITY", "HAS_EMAIL",
                       "HAS_PHONE"]
 FilterOperator = Literal["EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "IS_SET", "NOT_SET"]
-_COMPARISONS = ("EQ", "LT", "LTE", "GT", "GTE", "BETWEEN")
-# Operators allowed per field (inbox.md, "Smartlists"); deeper value checks belong to the filter module.
-FILTER_OPERATORS_BY_FIELD: dict[str, tuple[str, ...]] = {
-    "TAG": ("IN", "EQ", "NEQ", "IS_SET", "NOT_SET"),
-    "REGISTERED_AT": _COMPARISONS,
-    "AGE": _COMPARISONS,
-    "ACCOUNT_BALANCE": _COMPARISONS,
-    "UNPAID_INVOICES": _COMPARISONS,
-    "CITY": ("EQ", "NEQ", "IN"),
-    "HAS_EMAIL": ("IS_SET", "NOT_SET"),
-    "HAS_PHONE": ("IS_SET", "NOT_SET"),
-}
-
 # ISO 3166-1 alpha-2 (and XK, Kosovo, which phone numbering uses).
 COUNTRIES = frozenset("""
 AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY
@@ -689,25 +677,13 @@ class _Validator:
                 self._reference("member", member, member_ids, path)
 
     def _smartlists(self, smartlists: list[tuple[int, SmartlistIn]]) -> None:
+        """The filter language's own validation (inbox.smartlists), with the document's paths."""
         for index, item in smartlists:
-            for number, rule in enumerate(item.filters):
-                base = f"$.smartlists[{index}].filters[{number}]"
-                allowed = FILTER_OPERATORS_BY_FIELD[rule.field]
-                if rule.operator not in allowed:
-                    self.problem(f"{base}.operator",
-                                 f"{rule.operator} does not apply to {rule.field} (use one of {', '.join(allowed)})")
-                    continue
-                count = len(rule.values)
-                if rule.operator in ("IS_SET", "NOT_SET"):
-                    wanted, ok = "no values", count == 0
-                elif rule.operator == "BETWEEN":
-                    wanted, ok = "exactly two values", count == 2
-                elif rule.operator == "IN":
-                    wanted, ok = "one or more values", count >= 1
-                else:
-                    wanted, ok = "exactly one value", count == 1
-                if not ok:
-                    self.problem(f"{base}.values", f"{rule.operator} takes {wanted} ({count} given)")
+            raw = [{"field": rule.field, "operator": rule.operator, "values": rule.values} for rule in item.filters]
+            _, errors = validate_filters(raw, path=())
+            for error in errors:
+                number, part = error.field or ("0", "values")
+                self.problem(f"$.smartlists[{index}].filters[{number}].{part}", error.message)
 
     def _threads(self, threads: list[tuple[int, ThreadIn]], raw_ids: dict[str, set[str]], raw: list[Any]) -> None:
         known = {"member": raw_ids["members"], "smartlist": raw_ids["smartlists"], "session": raw_ids["sessions"]}

@@ -283,7 +283,7 @@ async def test_several_problems_are_all_reported_and_nothing_is_written(factory:
         ("$.sessions[0].waitlist[0]", "member 'm1' is both booked (bookings[1]) and waitlisted"),
         ("$.sessions[1].capacity", "Input should be greater than or equal to 0"),
         ("$.smartlists[0].filters[1].operator", Prefix("Input should be 'EQ'")),
-        ("$.smartlists[1].filters[1].operator", "IS_SET does not apply to CITY (use one of EQ, NEQ, IN)"),
+        ("$.smartlists[1].filters[1].operator", "CITY does not take IS_SET; use one of EQ, NEQ, IN"),
         ("$.threads[0].messages[0].staff", "an inbound message is written by the member, not by staff"),
         ("$.threads[0].messages[2].subject", "an SMS has no subject"),
         ("$.threads[1].messages[0].staff", "unknown staff user 's9': not in this document nor in the club"),
@@ -597,3 +597,17 @@ def test_cli_reports_each_problem_on_one_line_and_exits_1(tmp_path: Path) -> Non
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("club riverside: created")
+
+
+async def test_smartlist_filter_values_are_checked_like_the_api_does() -> None:
+    from inbox.importer import ImportErrors, validate_document
+    from tests.factories import club_document
+
+    document = club_document("filters-check")
+    document["smartlists"] = [{"id": "bad", "name": "Bad", "filters": [
+        {"field": "AGE", "operator": "GTE", "values": ["sixty"]},
+        {"field": "REGISTERED_AT", "operator": "BETWEEN", "values": ["2025-01-01", "2024-01-01"]}]}]
+    with pytest.raises(ImportErrors) as raised:
+        validate_document(document)
+    paths = [problem.path for problem in raised.value.problems]
+    assert paths == ["$.smartlists[0].filters[0].values", "$.smartlists[0].filters[1].values"]
