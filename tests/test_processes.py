@@ -124,3 +124,21 @@ async def test_a_redis_restart_during_a_stream_of_sends_loses_nothing(
         resumed = [(await ws.next(sub))["data"]["messageAdded"]["body"] for _ in range(total - 15)]
         await ws.nothing_for(0.3)
     assert resumed == [f"n{i}" for i in range(15, total)]
+
+
+async def test_sigterm_closes_websockets_with_1012_and_the_process_exits_promptly(
+    database_url: str, redis_server: RedisServer, club: ClubFixture, tmp_path: Path
+) -> None:
+    process, address = await asyncio.to_thread(start_server, database_url, redis_server.url, tmp_path / "serve.log")
+    try:
+        async with GraphQLWebSocket.open(f"ws://{address}/graphql", club.token("s1")) as ws:
+            sub = await ws.subscribe(UNREAD)
+            await ws.next(sub)
+            process.terminate()
+            assert await ws.close_code(timeout=15) == 1012
+        started = time.monotonic()
+        await asyncio.to_thread(process.wait, 20)
+        assert time.monotonic() - started < 15
+    finally:
+        if process.poll() is None:
+            process.kill()
