@@ -15,6 +15,7 @@ from starlette.routing import Route, WebSocketRoute
 
 from app.graphql_view import InboxGraphQL
 from app.limits import BodySizeLimit
+from app.metrics import Metrics
 from inbox.database import engine_from_settings
 from inbox.ratelimit import rate_limiter_from_url
 from inbox.settings import Settings, get_settings
@@ -42,6 +43,7 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
     """Build the ASGI app. `run_dispatcher` is for the delivery dispatcher (channels issue)."""
     settings = settings or get_settings()
     graphql = LazyGraphQL()
+    metrics = Metrics()
     services_holder: dict[str, Services] = {}
 
     @contextlib.asynccontextmanager
@@ -50,7 +52,8 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
         rate_limiter = rate_limiter_from_url(settings.redis_url)
         bus = EventBus(settings.redis_url)
         await bus.start()
-        services = Services(settings=settings, sessions=session_factory(engine), rate_limiter=rate_limiter, bus=bus)
+        services = Services(settings=settings, sessions=session_factory(engine), rate_limiter=rate_limiter, bus=bus,
+                            metrics=metrics)
         services_holder["services"] = services
         app.state.services = services
         graphql.view = InboxGraphQL(build_schema(production=settings.is_production), services)
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics.render),
         ],
         middleware=[Middleware(BodySizeLimit)],
         lifespan=lifespan,

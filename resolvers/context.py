@@ -30,6 +30,7 @@ class Services:
     sessions: async_sessionmaker[AsyncSession]
     rate_limiter: Any = None
     bus: Any = None
+    metrics: Any = None
 
 
 @dataclass

@@ -11,6 +11,7 @@ from schema.errors import ErrorPolicy
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
+from schema.timing import OperationTimer
 from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate
 
 MAX_DEPTH = 10
@@ -20,6 +21,7 @@ MAX_TOKENS = 2000
 
 def build_schema(*, production: bool = False) -> strawberry.Schema:
     extensions: list[object] = [
+        OperationTimer,
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

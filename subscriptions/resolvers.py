@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,14 +58,25 @@ def _staff_id(ctx: Context) -> int:
 
 async def _events(ctx: Context, channel: str) -> AsyncIterator[Any]:
     """The channel's events, plus a None at least every SAFETY_CHECK_SECONDS (time to re-check)."""
+    metrics = ctx.services.metrics
     async with ctx.services.bus.subscribe(channel) as events:
-        iterator = events.__aiter__()
-        yield None  # subscribed: the caller catches up now
-        while True:
+        with metrics.subscription() if metrics else nullcontext():
+            iterator = events.__aiter__()
+            yield None  # subscribed: the caller catches up now
+            pending: asyncio.Future[Any] | None = None
             try:
-                yield await asyncio.wait_for(iterator.__anext__(), SAFETY_CHECK_SECONDS)
-            except TimeoutError:
-                yield None
+                while True:
+                    # Wait without cancelling the read (that would end the bus iterator).
+                    pending = pending or asyncio.ensure_future(iterator.__anext__())
+                    done, _ = await asyncio.wait({pending}, timeout=SAFETY_CHECK_SECONDS)
+                    if not done:
+                        yield None
+                        continue
+                    event, pending = pending.result(), None
+                    yield event
+            finally:
+                if pending is not None:
+                    pending.cancel()
 
 
 async def message_added(ctx: Context, thread_id: str, after: str | None) -> AsyncIterator[Message]:

@@ -127,3 +127,13 @@ async def test_an_exhausted_budget_answers_429_with_retry_after(app: object, clu
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
     error = refused.json()["errors"][0]
     assert error["extensions"]["code"] == "RATE_LIMITED" and error["extensions"]["retryAfter"] >= 1
+
+
+async def test_metrics_report_latency_by_operation_subscriptions_events_and_deliveries(
+    http: httpx.AsyncClient, club: ClubFixture
+) -> None:
+    await graphql(http, "query Inbox { viewer { name } }", token=club.token())
+    text = (await http.get("/metrics")).text
+    assert 'inbox_graphql_request_seconds_count{operation="query Inbox"}' in text
+    for name in ("inbox_open_subscriptions", "inbox_events_published", 'inbox_deliveries{status="QUEUED"}'):
+        assert name in text

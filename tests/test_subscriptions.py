@@ -219,3 +219,20 @@ async def test_only_graphql_transport_ws_is_offered_by_default(live: Live) -> No
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await connection.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4406
+
+
+async def test_a_quiet_subscription_keeps_going_after_its_periodic_database_checks(
+    live: Live, club: ClubFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    import subscriptions.resolvers
+
+    monkeypatch.setattr(subscriptions.resolvers, "SAFETY_CHECK_SECONDS", 0.1)
+    lea = live.staff(club)
+    thread = await lea.start("Member", "m3")
+    async with live.socket(club) as ws:
+        sub = await ws.subscribe(MESSAGE_ADDED, {"id": thread["id"]})
+        await asyncio.sleep(0.5)
+        await live.reply(club, "m3", "after a quiet while")
+        assert (await ws.next(sub))["data"]["messageAdded"]["body"] == "after a quiet while"
