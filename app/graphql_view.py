@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cross_web import HTTPException
@@ -39,7 +39,7 @@ def _close_at_expiry(websocket: WebSocket, expires_at: datetime) -> None:
     """Long-lived connections are re-authorised: at the token's expiry the server closes with 4403."""
 
     async def close_when_expired() -> None:
-        await asyncio.sleep(max(0.0, (expires_at - datetime.now(timezone.utc)).total_seconds()))
+        await asyncio.sleep(max(0.0, (expires_at - datetime.now(UTC)).total_seconds()))
         try:
             await websocket.close(code=4403, reason="Token expired")
         except RuntimeError:  # already closed by the client or the server

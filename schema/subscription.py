@@ -8,9 +8,9 @@ import strawberry
 from strawberry.types import Info
 
 import subscriptions.resolvers as live
+from inbox.threads import thread_cursor
 from schema.enums import ThreadCategory, ThreadUpdateReason
 from schema.permissions import HasInboxAddon, IsStaff
-from inbox.threads import thread_cursor
 from schema.types import Message, Thread, ThreadEdge, ThreadUpdate, UnreadCounts
 
 STAFF = [HasInboxAddon, IsStaff]
