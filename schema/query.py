@@ -19,14 +19,17 @@ from schema.mutation import SmartlistFilterInput, UserError, filters_input
 from schema.permissions import HasInboxAddon
 from schema.types import (
     Club,
-    MemberConnection,
+    Connection,
+    Member,
     Node,
-    SessionConnection,
+    Session,
     SessionDay,
-    SmartlistConnection,
+    Smartlist,
     Staff,
     ThreadConnection,
     UnreadCounts,
+    connection,
+    member_connection,
     wrap_node,
 )
 
@@ -82,23 +85,25 @@ class Query:
     @strawberry.field(description="Every member of the club, for the member picker.", permission_classes=INBOX)
     async def members(
         self, info: Info, search: str | None = None, first: int | None = 20, after: str | None = None
-    ) -> MemberConnection:
+    ) -> Connection[Member]:
         page = await resolve_members(info.context, search=search, first=first, after=after)
-        return MemberConnection.of(page, await info.context.club())
+        return member_connection(page, await info.context.club())
 
     @strawberry.field(permission_classes=INBOX)
     async def smartlists(self, info: Info, search: str | None = None, first: int | None = 20,
-                         after: str | None = None) -> SmartlistConnection:
+                         after: str | None = None) -> Connection[Smartlist]:
         page = await targets.smartlists(info.context, search=search, first=first, after=after)
-        return SmartlistConnection.of(page, await info.context.club())
+        club = await info.context.club()
+        return connection(page, lambda row: Smartlist.from_row(row, club))
 
     @strawberry.field(description="The calendar: sessions starting in [from, to), in start order.",
                       permission_classes=INBOX)
     async def sessions(self, info: Info, from_: Annotated[dt.datetime, strawberry.argument(name="from")],
                        to: dt.datetime, search: str | None = None, first: int | None = 50,
-                       after: str | None = None) -> SessionConnection:
+                       after: str | None = None) -> Connection[Session]:
         page = await targets.calendar(info.context, start=from_, end=to, search=search, first=first, after=after)
-        return SessionConnection.of(page, await info.context.club())
+        club = await info.context.club()
+        return connection(page, lambda row: Session.from_row(row, club))
 
     @strawberry.field(description="How many sessions start on each day of [from, to] (club time zone): the "
                       "calendar's month view in one request.", permission_classes=INBOX)

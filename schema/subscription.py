@@ -11,7 +11,7 @@ import subscriptions.resolvers as live
 from inbox.threads import thread_cursor
 from schema.enums import ThreadCategory, ThreadUpdateReason
 from schema.permissions import HasInboxAddon, IsStaff
-from schema.types import Message, Thread, ThreadEdge, ThreadUpdate, UnreadCounts
+from schema.types import Edge, Message, Thread, ThreadUpdate, UnreadCounts
 
 STAFF = [HasInboxAddon, IsStaff]
 
@@ -37,7 +37,7 @@ class Subscription:
             if update.message_id is not None:
                 row = await info.context.loaders.messages.load(update.message_id)
                 message = Message.of(row, info) if row else None
-            yield ThreadUpdate(thread=thread, edge=ThreadEdge(cursor=thread_cursor(update.view), node=thread),
+            yield ThreadUpdate(thread=thread, edge=Edge(cursor=thread_cursor(update.view), node=thread),
                                message=message, reason=ThreadUpdateReason(update.reason),
                                updates_cursor=update.updates_cursor)
 

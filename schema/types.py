@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
 from strawberry.types import Info
@@ -62,6 +63,34 @@ class PageInfo:
             start_cursor=page.cursors[0] if page.cursors else None,
             end_cursor=page.cursors[-1] if page.cursors else None,
         )
+
+
+NodeT = TypeVar("NodeT")
+
+
+@strawberry.type
+class Edge(Generic[NodeT]):
+    cursor: str
+    node: NodeT
+
+
+@strawberry.type
+class Connection(Generic[NodeT]):
+    """A page of a keyset-paginated list (strawberry names it MemberConnection, ThreadConnection...)."""
+
+    edges: list[Edge[NodeT]]
+    page_info: PageInfo
+    page: strawberry.Private[Page[Any]]
+
+    @strawberry.field
+    async def total_count(self, info: Info) -> int:
+        return await info.context.total_count(self.page)
+
+
+def connection(page: Page[Any], wrap: Callable[[Any], NodeT]) -> Connection[NodeT]:
+    """The connection of a domain page, each item wrapped in its schema type."""
+    edges = [Edge(cursor=cursor, node=wrap(item)) for item, cursor in zip(page.items, page.cursors, strict=True)]
+    return Connection(edges=edges, page_info=PageInfo.of(page), page=page)
 
 
 @strawberry.type
@@ -199,29 +228,8 @@ class Member(Node):
         )
 
 
-@strawberry.type
-class MemberEdge:
-    cursor: str
-    node: Member
 
 
-@strawberry.type
-class MemberConnection:
-    edges: list[MemberEdge]
-    page_info: PageInfo
-    page: strawberry.Private[Page[Any]]
-
-    @strawberry.field
-    async def total_count(self, info: Info) -> int:
-        return await info.context.total_count(self.page)
-
-    @classmethod
-    def of(cls, page: Page[MemberRow], club: ClubRow) -> MemberConnection:
-        edges = [
-            MemberEdge(cursor=cursor, node=Member.from_row(member, club))
-            for member, cursor in zip(page.items, page.cursors, strict=True)
-        ]
-        return cls(edges=edges, page_info=PageInfo.of(page), page=page)
 
 
 async def thread_of_target(info: Info, category: str, target_pk: int) -> Thread | None:
@@ -255,9 +263,9 @@ class Smartlist(Node):
         return await info.context.loaders.smartlist_counts.load((self.row.id, None))
 
     @strawberry.field
-    async def members(self, info: Info, first: int | None = None, after: str | None = None) -> MemberConnection:
+    async def members(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Member]:
         page = await targets.smartlist_members(info.context, self.row, first=first, after=after)
-        return MemberConnection.of(page, await info.context.club())
+        return member_connection(page, await info.context.club())
 
     @strawberry.field(description="Members a send on this channel would reach now (address present, not opted out).")
     async def reachable_count(self, info: Info, channel: Channel) -> int:
@@ -321,14 +329,14 @@ class Session(Node):
         return 0.0 if self.capacity <= 0 else min(1.0, booked / self.capacity)
 
     @strawberry.field
-    async def bookings(self, info: Info, first: int | None = None, after: str | None = None) -> MemberConnection:
+    async def bookings(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Member]:
         page = await targets.session_members_page(info.context, self.row, waitlisted=False, first=first, after=after)
-        return MemberConnection.of(page, await info.context.club())
+        return member_connection(page, await info.context.club())
 
     @strawberry.field
-    async def waitlist(self, info: Info, first: int | None = None, after: str | None = None) -> MemberConnection:
+    async def waitlist(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Member]:
         page = await targets.session_members_page(info.context, self.row, waitlisted=True, first=first, after=after)
-        return MemberConnection.of(page, await info.context.club())
+        return member_connection(page, await info.context.club())
 
     @strawberry.field(
         description="Booked members (and the waitlist when asked) a send on this channel would reach now.")
@@ -360,50 +368,12 @@ class SessionDay:
     count: int
 
 
-@strawberry.type
-class SmartlistEdge:
-    cursor: str
-    node: Smartlist
 
 
-@strawberry.type
-class SmartlistConnection:
-    edges: list[SmartlistEdge]
-    page_info: PageInfo
-    page: strawberry.Private[Page[Any]]
-
-    @strawberry.field
-    async def total_count(self, info: Info) -> int:
-        return await info.context.total_count(self.page)
-
-    @classmethod
-    def of(cls, page: Page[SmartlistRow], club: ClubRow) -> SmartlistConnection:
-        edges = [SmartlistEdge(cursor=cursor, node=Smartlist.from_row(row, club))
-                 for row, cursor in zip(page.items, page.cursors, strict=True)]
-        return cls(edges=edges, page_info=PageInfo.of(page), page=page)
 
 
-@strawberry.type
-class SessionEdge:
-    cursor: str
-    node: Session
 
 
-@strawberry.type
-class SessionConnection:
-    edges: list[SessionEdge]
-    page_info: PageInfo
-    page: strawberry.Private[Page[Any]]
-
-    @strawberry.field
-    async def total_count(self, info: Info) -> int:
-        return await info.context.total_count(self.page)
-
-    @classmethod
-    def of(cls, page: Page[SessionRow], club: ClubRow) -> SessionConnection:
-        edges = [SessionEdge(cursor=cursor, node=Session.from_row(row, club))
-                 for row, cursor in zip(page.items, page.cursors, strict=True)]
-        return cls(edges=edges, page_info=PageInfo.of(page), page=page)
 
 
 ThreadTarget = Annotated[Member | Smartlist | Session, strawberry.union(
@@ -468,10 +438,10 @@ class Thread(Node):
                       "that message.")
     async def messages(self, info: Info, first: int | None = None, after: str | None = None,
                        last: int | None = None, before: str | None = None,
-                       around: str | None = None) -> MessageConnection:
+                       around: str | None = None) -> Connection[Message]:
         page = await messages_resolvers.thread_messages(
             info.context, self.view.thread, first=first, after=after, last=last, before=before, around=around)
-        return MessageConnection.of(page, info)
+        return connection(page, lambda row: Message.of(row, info))
 
 
 def _has_read(view: ThreadView) -> bool:
@@ -492,29 +462,17 @@ async def target_of(info: Info, thread: ThreadRow) -> Member | Smartlist | Sessi
     return Session.from_row(await loaders.sessions.load(thread.session_id), club)
 
 
-@strawberry.type
-class ThreadEdge:
-    cursor: str
-    node: Thread
 
 
 @strawberry.type
-class ThreadConnection:
-    edges: list[ThreadEdge]
-    page_info: PageInfo
+class ThreadConnection(Connection[Thread]):
     updates_cursor: str = strawberry.field(
         description="Pass to threadUpdated(after:) to receive every change made after this list was read.")
-    page: strawberry.Private[Page[Any]]
-
-    @strawberry.field
-    async def total_count(self, info: Info) -> int:
-        return await info.context.total_count(self.page)
 
     @classmethod
     def of(cls, page: Page[ThreadView], updates_cursor: str) -> ThreadConnection:
-        edges = [ThreadEdge(cursor=cursor, node=Thread.of(view))
-                 for view, cursor in zip(page.items, page.cursors, strict=True)]
-        return cls(edges=edges, page_info=PageInfo.of(page), page=page, updates_cursor=updates_cursor)
+        base = connection(page, Thread.of)
+        return cls(edges=base.edges, page_info=base.page_info, page=page, updates_cursor=updates_cursor)
 
 
 @strawberry.type
@@ -554,27 +512,8 @@ class Delivery(Node):
                    updated_at=row.updated_at, row=row)
 
 
-@strawberry.type
-class DeliveryEdge:
-    cursor: str
-    node: Delivery
 
 
-@strawberry.type
-class DeliveryConnection:
-    edges: list[DeliveryEdge]
-    page_info: PageInfo
-    page: strawberry.Private[Page[Any]]
-
-    @strawberry.field
-    async def total_count(self, info: Info) -> int:
-        return await info.context.total_count(self.page)
-
-    @classmethod
-    def of(cls, page: Page[DeliveryRow]) -> DeliveryConnection:
-        edges = [DeliveryEdge(cursor=cursor, node=Delivery.from_row(row))
-                 for row, cursor in zip(page.items, page.cursors, strict=True)]
-        return cls(edges=edges, page_info=PageInfo.of(page), page=page)
 
 
 @strawberry.type
@@ -637,34 +576,15 @@ class Message(Node):
 
     @strawberry.field
     async def deliveries(self, info: Info, status: list[DeliveryStatus] | None = None, first: int | None = None,
-                         after: str | None = None) -> DeliveryConnection:
+                         after: str | None = None) -> Connection[Delivery]:
         statuses = [s.value for s in status] if status else None
         page = await messages_resolvers.message_deliveries(info.context, self.row, statuses=statuses,
                                                            first=first, after=after)
-        return DeliveryConnection.of(page)
+        return connection(page, Delivery.from_row)
 
 
-@strawberry.type
-class MessageEdge:
-    cursor: str
-    node: Message
 
 
-@strawberry.type
-class MessageConnection:
-    edges: list[MessageEdge]
-    page_info: PageInfo
-    page: strawberry.Private[Page[Any]]
-
-    @strawberry.field
-    async def total_count(self, info: Info) -> int:
-        return await info.context.total_count(self.page)
-
-    @classmethod
-    def of(cls, page: Page[MessageRow], info: Info) -> MessageConnection:
-        edges = [MessageEdge(cursor=cursor, node=Message.of(row, info))
-                 for row, cursor in zip(page.items, page.cursors, strict=True)]
-        return cls(edges=edges, page_info=PageInfo.of(page), page=page)
 
 
 @strawberry.type(description="Threads with at least one unread message, neither muted nor archived, for the viewer.")
@@ -702,10 +622,14 @@ def wrap_node(row: Any, club: ClubRow, info: Info) -> Node | None:
 class ThreadUpdate:
     thread: Thread = strawberry.field(
         description="The thread as the subscriber sees it now (its own unread count, flags and activity date).")
-    edge: ThreadEdge = strawberry.field(
+    edge: Edge[Thread] = strawberry.field(
         description="Its edge in threads(category: thread.category): the cursor is valid in any status/search of it.")
     message: Message | None = strawberry.field(
         description="The new message (MESSAGE_ADDED) or the one whose deliveries changed (DELIVERY_CHANGED).")
     reason: ThreadUpdateReason
     updates_cursor: str = strawberry.field(
         description="Position in the subscriber's update stream: valid as threadUpdated(after:).")
+
+
+def member_connection(page: Page[MemberRow], club: ClubRow) -> Connection[Member]:
+    return connection(page, lambda row: Member.from_row(row, club))
