@@ -15,7 +15,13 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from unidecode import unidecode
+
+from inbox.replies import record_member_reply
+from models import Club, Member
+from models.engine import club_session
 
 TIMEZONE = "Europe/London"
 ZONE = ZoneInfo(TIMEZONE)
@@ -400,3 +406,30 @@ def demo_document(today: date | None = None) -> dict[str, Any]:
         "smartlists": [dict(s) for s in SMARTLISTS],
         "threads": _member_threads(today, members) + _broadcast_threads(today, sessions),
     }
+
+
+FRESH_REPLIES = [
+    ("m1", "SMS", "Running 10 minutes late for spin, sorry!"),
+    ("m2", "EMAIL", "Could you send me the invoice for last month?"),
+    ("m7", "SMS", "Is the pool open on Sunday?"),
+    ("m12", "EMAIL", "I'd like to freeze my membership for two weeks."),
+    ("m15", "SMS", "Thanks, see you Thursday!"),
+]
+
+
+async def add_fresh_replies(factory: async_sessionmaker[AsyncSession], today: date | None = None) -> int:
+    """A few members' replies that arrive "now", so the demo has unread threads (imported history is
+    read). Each has a provider id of the day: running the demo again the same day adds nothing."""
+    day = (today or datetime.now(ZONE).date()).isoformat()
+    added = 0
+    async with factory() as session:
+        club_id = await session.scalar(select(Club.id).where(Club.slug == CLUB["slug"]))
+        members = dict((await session.execute(
+            select(Member.external_id, Member.id).where(Member.club_id == club_id))).all())
+    assert club_id is not None
+    for number, (member, channel, body) in enumerate(FRESH_REPLIES):
+        async with club_session(factory, club_id) as session:
+            message = await record_member_reply(session, club_id, members[member], channel=channel, body=body,
+                                                provider_message_id=f"demo-{day}-{number}")
+        added += message is not None
+    return added

@@ -611,3 +611,25 @@ async def test_smartlist_filter_values_are_checked_like_the_api_does() -> None:
         validate_document(document)
     paths = [problem.path for problem in raised.value.problems]
     assert paths == ["$.smartlists[0].filters[0].values", "$.smartlists[0].filters[1].values"]
+
+
+async def test_the_demo_adds_fresh_unread_replies_once_a_day(tmp_path: Path) -> None:
+    from inbox.demo import FRESH_REPLIES, add_fresh_replies
+    from models import Message
+    from models.engine import create_engine, session_factory
+    from models.migrate import upgrade
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"
+    await asyncio.to_thread(upgrade, url)
+    engine = create_engine(url)
+    factory = session_factory(engine)
+    try:
+        await import_document(factory, demo_document())
+        assert await add_fresh_replies(factory) == len(FRESH_REPLIES)
+        assert await add_fresh_replies(factory) == 0
+        async with factory() as session:
+            inbound_live = await session.scalar(select(func.count(Message.id)).where(
+                Message.provider_message_id.like("demo-%")))
+        assert inbound_live == len(FRESH_REPLIES)
+    finally:
+        await engine.dispose()
