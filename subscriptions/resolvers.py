@@ -90,16 +90,44 @@ async def message_added(ctx: Context, thread_id: str, after: str | None) -> Asyn
     last_seq = cursor_seq(thread.id, after) if after is not None else thread.last_seq
     async for _ in _events(ctx, thread_channel(thread.club_id, thread.id)):
         while True:
-            async with ctx.db() as session:
-                rows = list((await session.scalars(
-                    select(Message).where(Message.thread_id == thread.id, Message.seq > last_seq)
-                    .order_by(Message.seq).limit(CATCH_UP_BATCH))).all())
+            rows = await _messages_after(ctx, thread.id, last_seq)
             for message in rows:
                 ctx.fresh_loaders()
                 last_seq = message.seq
                 yield message
             if len(rows) < CATCH_UP_BATCH:
                 break
+
+
+_IN_FLIGHT: dict[tuple[int, int], asyncio.Future[list[Message]]] = {}
+
+
+async def _messages_after(ctx: Context, thread_id: int, after_seq: int) -> list[Message]:
+    """A thread's messages after a position, read once for all the subscribers that wait for the same
+    ones (every subscriber of a thread wakes on the same event): the shaping work is shared."""
+    key = (thread_id, after_seq)
+    shared = _IN_FLIGHT.get(key)
+    if shared is not None:
+        return await asyncio.shield(shared)
+    future: asyncio.Future[list[Message]] = asyncio.get_running_loop().create_future()
+    future.add_done_callback(lambda done: done.cancelled() or done.exception())  # never "not retrieved"
+    _IN_FLIGHT[key] = future
+    try:
+        async with ctx.db() as session:
+            rows = list((await session.scalars(
+                select(Message).where(Message.thread_id == thread_id, Message.seq > after_seq)
+                .order_by(Message.seq).limit(CATCH_UP_BATCH))).all())
+    except Exception as exc:
+        future.set_exception(exc)
+        raise
+    except BaseException:
+        future.cancel()
+        raise
+    else:
+        future.set_result(rows)
+        return rows
+    finally:
+        _IN_FLIGHT.pop(key, None)
 
 
 async def thread_updated(ctx: Context, category: str | None, after: str | None) -> AsyncIterator[ThreadUpdateRow]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
@@ -236,3 +237,33 @@ async def test_a_quiet_subscription_keeps_going_after_its_periodic_database_chec
         await asyncio.sleep(0.5)
         await live.reply(club, "m3", "after a quiet while")
         assert (await ws.next(sub))["data"]["messageAdded"]["body"] == "after a quiet while"
+
+
+async def test_subscribers_of_one_thread_share_the_reading_of_a_new_message(
+    live: Live, club: ClubFixture
+) -> None:
+    from sqlalchemy import event
+
+    engine = live.app.state.services.sessions.kw["bind"].sync_engine
+    reads: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FROM message" in statement and "message.seq >" in statement:
+            reads.append(statement)
+
+    lea = live.staff(club)
+    thread = await lea.start("Member", "m4")
+    sockets = [live.socket(club, staff) for staff in ("s1", "s2", "s1", "s2")]
+    opened = [await socket.__aenter__() for socket in sockets]
+    try:
+        subs = [await ws.subscribe(MESSAGE_ADDED, {"id": thread["id"]}) for ws in opened]
+        await asyncio.sleep(0.3)
+        event.listen(engine, "before_cursor_execute", record)
+        await live.reply(club, "m4", "to everyone")
+        for ws, sub in zip(opened, subs, strict=True):
+            assert (await ws.next(sub))["data"]["messageAdded"]["body"] == "to everyone"
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+        for socket in sockets:
+            await socket.__aexit__(None, None, None)
+    assert len(reads) < len(opened), reads
