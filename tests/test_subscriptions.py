@@ -110,7 +110,7 @@ async def test_a_thread_of_another_club_is_not_found(live: Live, club: ClubFixtu
 async def test_thread_updated_pushes_each_viewers_own_view_and_never_anothers_flags(
     live: Live, club: ClubFixture
 ) -> None:
-    lea, tom = live.staff(club, "s1"), live.staff(club, "s2")
+    lea = live.staff(club, "s1")
     thread = await lea.start("Member", "m1")
     async with live.socket(club, "s1") as lea_ws, live.socket(club, "s2") as tom_ws:
         lea_sub = await lea_ws.subscribe(THREAD_UPDATED)
