@@ -20,5 +20,6 @@ from models.tables import (
 
 __all__ = [
     "ApiKey", "Base", "Booking", "Club", "ClubScoped", "Delivery", "Member", "MemberTag", "Message",
-    "Session", "Smartlist", "Staff", "Thread", "ThreadChange", "ThreadState", "UTCDateTime", "UnmatchedInbound", "utcnow",
+    "Session", "Smartlist", "Staff", "Thread", "ThreadChange", "ThreadState", "UTCDateTime", "UnmatchedInbound",
+    "utcnow",
 ]
