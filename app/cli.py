@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -32,6 +33,15 @@ def fail(message: str) -> NoReturn:
     """Report a user mistake as one line on stderr and exit 1."""
     typer.echo(f"error: {message}", err=True)
     raise typer.Exit(1)
+
+
+def log_to_stderr() -> None:
+    """The project's own log lines (deliveries, webhooks) at INFO on stderr, beside uvicorn's."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    logger = logging.getLogger("inbox")
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
 
 
 def load_settings() -> Settings:
@@ -182,12 +192,71 @@ def serve(
     from app.factory import create_app
 
     settings = load_settings()
+    log_to_stderr()
     typer.echo(f"Inbox GraphQL on http://{host}:{port}/graphql ({settings.env})", err=True)
     uvicorn.run(
         create_app(settings, run_dispatcher=not no_dispatcher),
         host=host, port=port, ws_per_message_deflate=False, timeout_graceful_shutdown=10,
         ws_max_size=64 * 1024, log_level="info", proxy_headers=True,
     )
+
+
+@cli.command()
+def dispatch(
+    once: Annotated[bool, typer.Option("--once", help="Send what is due now, then exit")] = False,
+) -> None:
+    """Run the delivery dispatcher alone (for deployments that separate it from `serve`)."""
+    import signal
+
+    from inbox.dispatcher import dispatcher_from_settings
+
+    settings = load_settings()
+
+    async def work(factory: Any) -> int:
+        dispatcher = dispatcher_from_settings(settings, factory)
+        try:
+            if once:
+                return await dispatcher.drain()
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, dispatcher.stop)
+            await dispatcher.run()
+            return 0
+        finally:
+            await dispatcher.aclose()
+
+    log_to_stderr()
+    if not once:
+        typer.echo("delivery dispatcher running (Ctrl-C to stop)", err=True)
+    handled = run_with_database(settings, work)
+    if once:
+        typer.echo(f"{handled} deliveries handled")
+
+
+@cli.command()
+def unmatched(
+    club: Annotated[str | None, typer.Option(help="Only this club's (its slug)")] = None,
+    limit: Annotated[int, typer.Option(help="How many, newest first")] = 50,
+) -> None:
+    """List inbound messages that matched no member: time, club, channel, sender, recipient, reason."""
+    from inbox.inbound import list_unmatched
+
+    settings = load_settings()
+    if limit <= 0:
+        fail("--limit must be a positive number")
+
+    async def work(factory: Any) -> list[Any]:
+        async with factory() as session:
+            return await list_unmatched(session, club_slug=club, limit=limit)
+
+    rows = run_with_database(settings, work)
+    if not rows:
+        typer.echo("no unmatched inbound messages", err=True)
+        return
+    typer.echo("received\tclub\tchannel\tsender\trecipient\treason")
+    for row, slug in rows:
+        typer.echo("\t".join([row.received_at.isoformat(timespec="seconds"), slug or "-", row.channel, row.sender,
+                              row.recipient, row.reason]))
 
 
 @cli.command("export-schema")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -16,7 +17,9 @@ from starlette.routing import Route, WebSocketRoute
 from app.graphql_view import InboxGraphQL
 from app.limits import BodySizeLimit
 from app.metrics import Metrics
+from app.webhooks import routes as webhook_routes
 from inbox.database import engine_from_settings
+from inbox.dispatcher import dispatcher_from_settings, stop_dispatcher
 from inbox.ratelimit import rate_limiter_from_url
 from inbox.settings import Settings, get_settings
 from models.engine import session_factory
@@ -40,7 +43,7 @@ class LazyGraphQL:
 
 
 def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True) -> Starlette:
-    """Build the ASGI app. `run_dispatcher` is for the delivery dispatcher (channels issue)."""
+    """Build the ASGI app; `run_dispatcher` runs the delivery dispatcher in the lifespan."""
     settings = settings or get_settings()
     graphql = LazyGraphQL()
     metrics = Metrics()
@@ -57,9 +60,13 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
         services_holder["services"] = services
         app.state.services = services
         graphql.view = InboxGraphQL(build_schema(production=settings.is_production), services)
+        dispatcher = dispatcher_from_settings(settings, services.sessions) if run_dispatcher else None
+        dispatching = asyncio.create_task(dispatcher.run(), name="inbox-dispatcher") if dispatcher else None
         try:
             yield
         finally:
+            if dispatcher is not None and dispatching is not None:
+                await stop_dispatcher(dispatcher, dispatching)
             graphql.view = None
             await bus.stop()
             await rate_limiter.aclose()
@@ -83,6 +90,7 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.render),
+            *webhook_routes,
         ],
         middleware=[Middleware(BodySizeLimit)],
         lifespan=lifespan,

@@ -6,6 +6,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -33,6 +34,19 @@ class Settings(BaseSettings):
     twilio_auth_token: str | None = Field(None, alias="INBOX_TWILIO_AUTH_TOKEN")
     twilio_api_url: str = Field("https://api.twilio.com", alias="INBOX_TWILIO_API_URL")
     mailgun_signing_key: str | None = Field(None, alias="INBOX_MAILGUN_SIGNING_KEY")
+    # The From address of outbound email (shown with the club's name).
+    email_from: str = Field("inbox@localhost", alias="INBOX_EMAIL_FROM")
+    # Connect, read and write timeout of one send to the SMTP server or the SMS provider.
+    send_timeout: float = Field(30.0, gt=0, alias="INBOX_SEND_TIMEOUT")
+
+    # The delivery dispatcher: sends at once, rows claimed per batch, attempts before FAILED, first
+    # retry delay (doubling, at most an hour), how long a claim holds (well above send_timeout), idle poll.
+    dispatch_concurrency: int = Field(10, ge=1, alias="INBOX_DISPATCH_CONCURRENCY")
+    dispatch_batch_size: int = Field(100, ge=1, alias="INBOX_DISPATCH_BATCH_SIZE")
+    dispatch_max_attempts: int = Field(5, ge=1, alias="INBOX_DISPATCH_MAX_ATTEMPTS")
+    dispatch_backoff: float = Field(30.0, ge=0, alias="INBOX_DISPATCH_BACKOFF")
+    dispatch_lease: float = Field(300.0, gt=0, alias="INBOX_DISPATCH_LEASE")
+    dispatch_poll_interval: float = Field(1.0, gt=0, alias="INBOX_DISPATCH_POLL_INTERVAL")
 
     db_connect_timeout: float = Field(5.0, alias="INBOX_DB_CONNECT_TIMEOUT")
     db_statement_timeout: float = Field(10.0, alias="INBOX_DB_STATEMENT_TIMEOUT")
@@ -44,6 +58,13 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_form(cls, value: str | None) -> str | None:
+        if value and (urlsplit(value).scheme not in ("smtp", "smtps") or not urlsplit(value).hostname):
+            raise ValueError("INBOX_SMTP_URL must look like smtp://user:pass@host:587 (or smtps://)")
+        return value or None
 
     @model_validator(mode="after")
     def _production_needs_a_secret(self) -> Settings:

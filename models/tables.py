@@ -278,6 +278,7 @@ class Delivery(ClubScoped, Base):
         Index("uq_delivery_token", "token", unique=True),
         Index("ix_delivery_queue", "status", "next_attempt_at", **_partial("status = 'QUEUED'")),
         Index("ix_delivery_member", "club_id", "member_id", "updated_at"),
+        Index("ix_delivery_provider_id", "provider_message_id", **_partial("provider_message_id IS NOT NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -292,12 +293,21 @@ class Delivery(ClubScoped, Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The dispatcher holding the row, until when; `sending_at` is set just before the provider is
+    # called, so a claim that expires with it set is a send whose outcome is unknown (inbox.dispatcher).
+    claimed_by: Mapped[str | None] = mapped_column(String(32))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sending_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class UnmatchedInbound(Base):
     """An inbound message no member (or no club) could be matched to; kept for operators."""
 
     __tablename__ = "unmatched_inbound"
+    __table_args__ = (
+        Index("uq_unmatched_provider_id", "channel", "provider_message_id", unique=True,
+              **_partial("provider_message_id IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     club_id: Mapped[int | None] = mapped_column(BigId, ForeignKey("club.id", ondelete="CASCADE"))
@@ -309,6 +319,19 @@ class UnmatchedInbound(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(300))
     reason: Mapped[str] = mapped_column(String(300))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MailgunToken(Base):
+    """A Mailgun webhook token already accepted: each is accepted once, except for a provider retry
+    of the same `message_id` (the inbound Message-Id, or the event's id). Not per club: Mailgun signs
+    with one account-wide key, before any club is known."""
+
+    __tablename__ = "mailgun_token"
+    __table_args__ = (Index("ix_mailgun_token_signed_at", "signed_at"),)
+
+    token: Mapped[str] = mapped_column(String(200), primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(300))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ThreadChange(ClubScoped, Base):
