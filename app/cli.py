@@ -208,12 +208,19 @@ def dispatch(
     """Run the delivery dispatcher alone (for deployments that separate it from `serve`)."""
     import signal
 
+    from inbox.delivery_changes import DeliveryChangeNotifier
     from inbox.dispatcher import dispatcher_from_settings
+    from subscriptions.bus import EventBus
 
     settings = load_settings()
 
     async def work(factory: Any) -> int:
         dispatcher = dispatcher_from_settings(settings, factory)
+        bus = EventBus(settings.redis_url)
+        await bus.start()
+        changes = DeliveryChangeNotifier(factory, bus)
+        changes.start()
+        dispatcher.on_change = changes.touch
         try:
             if once:
                 return await dispatcher.drain()
@@ -224,6 +231,8 @@ def dispatch(
             return 0
         finally:
             await dispatcher.aclose()
+            await changes.aclose()
+            await bus.stop()
 
     log_to_stderr()
     if not once:

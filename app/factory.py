@@ -19,6 +19,7 @@ from app.limits import BodySizeLimit
 from app.metrics import Metrics
 from app.webhooks import routes as webhook_routes
 from inbox.database import engine_from_settings
+from inbox.delivery_changes import DeliveryChangeNotifier
 from inbox.dispatcher import dispatcher_from_settings, stop_dispatcher
 from inbox.ratelimit import rate_limiter_from_url
 from inbox.settings import Settings, get_settings
@@ -55,12 +56,17 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
         rate_limiter = rate_limiter_from_url(settings.redis_url)
         bus = EventBus(settings.redis_url)
         await bus.start()
-        services = Services(settings=settings, sessions=session_factory(engine), rate_limiter=rate_limiter, bus=bus,
-                            metrics=metrics)
+        sessions = session_factory(engine)
+        delivery_changes = DeliveryChangeNotifier(sessions, bus)
+        delivery_changes.start()
+        services = Services(settings=settings, sessions=sessions, rate_limiter=rate_limiter, bus=bus,
+                            metrics=metrics, delivery_changes=delivery_changes)
         services_holder["services"] = services
         app.state.services = services
         graphql.view = InboxGraphQL(build_schema(production=settings.is_production), services)
         dispatcher = dispatcher_from_settings(settings, services.sessions) if run_dispatcher else None
+        if dispatcher is not None:
+            dispatcher.on_change = delivery_changes.touch
         dispatching = asyncio.create_task(dispatcher.run(), name="inbox-dispatcher") if dispatcher else None
         try:
             yield
@@ -68,6 +74,7 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
             if dispatcher is not None and dispatching is not None:
                 await stop_dispatcher(dispatcher, dispatching)
             graphql.view = None
+            await delivery_changes.aclose()
             await bus.stop()
             await rate_limiter.aclose()
             await engine.dispose()

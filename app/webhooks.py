@@ -85,7 +85,7 @@ async def sms_status(request: Request) -> Response:
     fields = await _form_fields(request)
     return await _answer(request, lambda: inbound.receive_sms_status(
         services.sessions, auth_token=services.settings.twilio_auth_token, url=_public_url(request, services),
-        fields=fields, signature=request.headers.get("x-twilio-signature"),
+        fields=fields, signature=request.headers.get("x-twilio-signature"), on_change=services.delivery_changes.touch,
     ), _no_content)
 
 
@@ -105,6 +105,7 @@ async def email_events(request: Request) -> Response:
         payload = None  # no signature to verify: refused as such
     return await _answer(request, lambda: inbound.receive_email_event(
         services.sessions, signing_key=services.settings.mailgun_signing_key, payload=payload,
+        on_change=services.delivery_changes.touch,
     ), _json)
 
 

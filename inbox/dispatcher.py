@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,6 +93,7 @@ class Dispatcher:
         self.options = options or DispatchOptions()
         self.id = uuid.uuid4().hex
         self.stopping = asyncio.Event()
+        self.on_change: Callable[[int], None] | None = None  # a message whose deliveries changed status
 
     # --- running ----------------------------------------------------------------------------------
 
@@ -176,13 +177,16 @@ class Dispatcher:
                 update(Delivery).where(Delivery.id.in_(ids), claimable).values(claimed_by=self.id, claimed_until=lease)
             )
             batch, skipped = await _load(session, ids)
+            changed = set()
             for delivery_id, reason in skipped:
-                await session.execute(
+                changed.add((await session.execute(
                     update(Delivery).where(Delivery.id == delivery_id)
                     .values(status="SKIPPED", reason=reason, next_attempt_at=None, updated_at=now,
                             **_claim_fields_cleared())
-                )
+                    .returning(Delivery.message_id)
+                )).scalar_one())
             await session.commit()
+        self._changed(changed)
         return batch, len(ids)
 
     async def _deliver(self, claimed: Claimed) -> None:
@@ -232,12 +236,20 @@ class Dispatcher:
         """The attempt's outcome, unless a delivery report already settled the row (it then keeps it)."""
         async with self.sessions() as session:
             await begin_write(session)
-            await session.execute(
+            message_ids = (await session.execute(
                 update(Delivery)
                 .where(Delivery.id == delivery_id, Delivery.claimed_by == self.id, Delivery.status == "QUEUED")
                 .values(updated_at=utcnow(), **_claim_fields_cleared(), **values)
-            )
+                .returning(Delivery.message_id)
+            )).scalars().all()
             await session.commit()
+        if values.get("status") != "QUEUED":
+            self._changed(message_ids)
+
+    def _changed(self, message_ids: Iterable[int]) -> None:
+        if self.on_change is not None:
+            for message_id in message_ids:
+                self.on_change(message_id)
 
     async def _release_unstarted(self) -> None:
         """Rows of the batch never started (stopping) go back to the queue at once."""
@@ -292,7 +304,7 @@ class _Contact:
 
 async def report_delivery(
     sessions: async_sessionmaker[AsyncSession], *, token: str | None, provider_message_id: str | None,
-    status: str, reason: str | None,
+    status: str, reason: str | None, on_change: Callable[[int], None] | None = None,
 ) -> bool:
     """A provider's delivery report: DELIVERED or FAILED, found by delivery token or provider id.
 
@@ -308,16 +320,20 @@ async def report_delivery(
     now = utcnow()
     async with sessions() as session:
         await begin_write(session)
-        result = await session.execute(
+        message_ids = (await session.execute(
             update(Delivery)
             .where(or_(*found), Delivery.status.in_(REPORTABLE[status]),
                    or_(Delivery.status != "QUEUED", Delivery.sending_at.isnot(None)))
             .values(status=status, reason=reason[:MAX_REASON] if reason else None, next_attempt_at=None, updated_at=now,
                     provider_message_id=func.coalesce(Delivery.provider_message_id, provider_message_id),
                     **_claim_fields_cleared())
-        )
+            .returning(Delivery.message_id)
+        )).scalars().all()
         await session.commit()
-    return bool(result.rowcount)
+    if on_change is not None:
+        for message_id in message_ids:
+            on_change(message_id)
+    return bool(message_ids)
 
 
 def dispatcher_from_settings(settings: Settings, sessions: async_sessionmaker[AsyncSession]) -> Dispatcher:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import getaddresses, parseaddr
@@ -306,7 +306,7 @@ def _required(form: dict[str, str], name: str) -> str:
 # --- delivery reports ------------------------------------------------------------------------------
 
 async def receive_sms_status(sessions: Sessions, *, auth_token: str | None, url: str, fields: Fields,
-                             signature: str | None) -> Outcome:
+                             signature: str | None, on_change: Callable[[int], None] | None = None) -> Outcome:
     """A Twilio status callback (`MessageSid`, `MessageStatus`, `ErrorCode`); "undelivered" is failed.
     Our callback URL carries the delivery token, which finds the delivery even before its sid is known."""
     verify_twilio(auth_token, url, fields, signature)
@@ -320,12 +320,12 @@ async def receive_sms_status(sessions: Sessions, *, auth_token: str | None, url:
         return Outcome.IGNORED
     token = next(iter(parse_qs(urlsplit(url).query).get("token", [])), None)
     updated = await report_delivery(sessions, token=token, provider_message_id=form.get("MessageSid"),
-                                    status=new_status, reason=reason)
+                                    status=new_status, reason=reason, on_change=on_change)
     return Outcome.UPDATED if updated else Outcome.IGNORED
 
 
 async def receive_email_event(sessions: Sessions, *, signing_key: str | None, payload: Any,
-                              now: datetime | None = None) -> Outcome:
+                              now: datetime | None = None, on_change: Callable[[int], None] | None = None) -> Outcome:
     """A Mailgun event webhook (JSON: `signature`, `event-data`): delivered, or failed for good."""
     now = now or utcnow()
     if not isinstance(payload, dict):
@@ -345,7 +345,7 @@ async def receive_email_event(sessions: Sessions, *, signing_key: str | None, pa
     headers = (event.get("message") or {}).get("headers") or {}
     message_id = _provider_id(bare_message_id(_text(headers.get("message-id"))))
     updated = await report_delivery(sessions, token=token_of_message_id(message_id), provider_message_id=message_id,
-                                    status=new_status, reason=reason)
+                                    status=new_status, reason=reason, on_change=on_change)
     return Outcome.UPDATED if updated else Outcome.IGNORED
 
 

@@ -31,6 +31,7 @@ class Services:
     rate_limiter: Any = None
     bus: Any = None
     metrics: Any = None
+    delivery_changes: Any = None
 
 
 @dataclass

@@ -267,3 +267,25 @@ async def test_subscribers_of_one_thread_share_the_reading_of_a_new_message(
         for socket in sockets:
             await socket.__aexit__(None, None, None)
     assert len(reads) < len(opened), reads
+
+
+async def test_delivery_status_changes_are_pushed_at_most_once_a_second_per_message(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], club: ClubFixture
+) -> None:
+    """With no transport configured the log transport "delivers": a broadcast's deliveries turn SENT."""
+    app = create_app(settings.model_copy(update={"dispatch_poll_interval": 0.05}), run_dispatcher=True)
+    async with live_server(app) as address, httpx.AsyncClient(base_url=f"http://{address}") as http:
+        lea = StaffClient(http, club, sessions)
+        thread = await lea.start("Smartlist", "l2")
+        async with GraphQLWebSocket.open(f"ws://{address}/graphql", club.token()) as ws:
+            sub = await ws.subscribe(THREAD_UPDATED.replace("message { body }",
+                                                            "message { body deliverySummary { sent queued } }"))
+            sent = await lea.send(thread["id"], "Class moved to 7pm", channel="EMAIL")
+            updates = [(await ws.next(sub))["data"]["threadUpdated"]]
+            while updates[-1]["reason"] != "DELIVERY_CHANGED" or updates[-1]["message"]["deliverySummary"]["queued"]:
+                updates.append((await ws.next(sub))["data"]["threadUpdated"])
+            await ws.nothing_for(1.5)
+    reasons = [u["reason"] for u in updates]
+    assert reasons[0] == "MESSAGE_ADDED" and set(reasons[1:]) == {"DELIVERY_CHANGED"}
+    assert len(reasons) - 1 <= 2, "four deliveries sent together: one or two pushes, not four"
+    assert updates[-1]["message"] == {"body": sent["message"]["body"], "deliverySummary": {"sent": 4, "queued": 0}}
