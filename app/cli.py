@@ -134,10 +134,13 @@ def import_file(file: Annotated[Path, typer.Argument(help="A club's JSON documen
 
 @cli.command()
 def demo() -> None:
-    """Load the built-in demo club (idempotent)."""
-    from inbox.demo import demo_document
+    """Load the built-in demo club, and a few replies of the day so it has unread threads (idempotent)."""
+    from inbox.demo import add_fresh_replies, demo_document
 
-    _import(load_settings(), demo_document(), "demo")
+    settings = load_settings()
+    _import(settings, demo_document(), "demo")
+    added = run_with_database(settings, add_fresh_replies)
+    typer.echo(f"  fresh replies: {added} added")
 
 
 @cli.command()

@@ -6,6 +6,8 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 512 * 1024
+# Webhooks carry what providers send: an inbound email may be several MiB (it is signed, not anonymous).
+MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024
 
 
 class BodyTooLarge(Exception):
@@ -13,17 +15,20 @@ class BodyTooLarge(Exception):
 
 
 class BodySizeLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES,
+                 webhook_max_bytes: int = MAX_WEBHOOK_BODY_BYTES) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.webhook_max_bytes = webhook_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.webhook_max_bytes if scope.get("path", "").startswith("/webhooks/") else self.max_bytes
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, receive, send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
             return
         received = 0
         response_started = False
@@ -33,7 +38,7 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     raise BodyTooLarge()
             return message
 
@@ -46,9 +51,9 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except BodyTooLarge:
             if not response_started:
-                await self._refuse(scope, receive, send)
+                await self._refuse(scope, receive, send, limit)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        body = {"errors": [{"message": f"Request body over {self.max_bytes} bytes",
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        body = {"errors": [{"message": f"Request body over {limit} bytes",
                             "extensions": {"code": "BAD_USER_INPUT"}}]}
         await JSONResponse(body, status_code=413)(scope, receive, send)

@@ -102,6 +102,16 @@ async def test_a_multipart_post_with_an_attachment_is_read_and_the_attachment_le
     assert [m.body for m in await inbound_messages(sessions, club)] == ["See the photo"]
 
 
+async def test_an_inbound_email_with_a_large_attachment_is_not_refused_by_the_graphql_body_limit(
+    hooks: httpx.AsyncClient, sessions: Sessions, club: ClubFixture
+) -> None:
+    form = reply(inbound_address(club), "Here is my medical certificate", **{"attachment-count": "1"})
+    response = await hooks.post("/webhooks/email", data=form,
+                                files={"attachment-1": ("certificate.pdf", b"%PDF" * (600 * 1024), "application/pdf")})
+    assert response.status_code == 200
+    assert [m.body for m in await inbound_messages(sessions, club)] == ["Here is my medical certificate"]
+
+
 @pytest.mark.parametrize("forgery", ["wrong key", "older than 5 minutes", "from the future", "missing"])
 async def test_a_bad_or_stale_signature_is_refused_with_403_and_stores_nothing(
     hooks: httpx.AsyncClient, sessions: Sessions, club: ClubFixture, forgery: str
