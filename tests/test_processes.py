@@ -18,9 +18,10 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.factories import TEST_SECRET, ClubFixture
+from tests.factories import TEST_SECRET, ClubFixture, make_club
 from tests.inbox_client import StaffClient
 from tests.redis_server import RedisServer, free_port
+from tests.servers import PUBLIC_URL, TWILIO_TOKEN, post_sms
 from tests.test_subscriptions import MESSAGE_ADDED, THREAD_UPDATED, UNREAD
 from tests.ws_client import GraphQLWebSocket
 
@@ -37,7 +38,8 @@ def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
 
 def start_server(database_url: str, redis_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "INBOX_SECRET_KEY": TEST_SECRET}
+    env = {**os.environ, "DATABASE_URL": database_url, "REDIS_URL": redis_url, "INBOX_SECRET_KEY": TEST_SECRET,
+           "INBOX_TWILIO_AUTH_TOKEN": TWILIO_TOKEN, "INBOX_PUBLIC_URL": PUBLIC_URL}
     process = subprocess.Popen([str(INBOX), "serve", "--port", str(port), "--no-dispatcher"], env=env,
                                stdout=log.open("wb"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 30
@@ -65,9 +67,10 @@ async def servers(database_url: str, redis_server: RedisServer, tmp_path: Path) 
 
 
 async def test_a_client_on_one_process_receives_what_is_sent_through_the_other(
-    servers: list[str], club: ClubFixture, sessions: async_sessionmaker[AsyncSession]
+    servers: list[str], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     a, b = servers
+    club = await make_club(sessions, country="GB")  # two-way SMS: the sms add-on in CA, US or GB
     async with httpx.AsyncClient(base_url=f"http://{b}") as http_b:
         lea_b, tom_b = StaffClient(http_b, club, sessions, "s1"), StaffClient(http_b, club, sessions, "s2")
         thread = await lea_b.start("Member", "m1")
@@ -82,10 +85,20 @@ async def test_a_client_on_one_process_receives_what_is_sent_through_the_other(
             await asyncio.sleep(0.3)  # both processes' Redis subscriptions are in place
             for i in range(10):
                 await tom_b.send(thread["id"], f"message {i}")
-            bodies = [(await lea_ws.next(messages))["data"]["messageAdded"]["body"] for _ in range(10)]
-            assert bodies == [f"message {i}" for i in range(10)]
-            reasons = [(await lea_ws.next(updates))["data"]["threadUpdated"]["reason"] for _ in range(10)]
-            assert reasons == ["MESSAGE_ADDED"] * 10
+            for i in range(3):  # the member answers by SMS, through process B's webhook
+                response = await post_sms(http_b, From=club.document["members"][0]["phone"],
+                                          To=club.document["club"]["smsNumber"], Body=f"reply {i}",
+                                          MessageSid=f"SM{club.club_id}x{i}")
+                assert response.status_code < 300, response.text
+            bodies = [(await lea_ws.next(messages))["data"]["messageAdded"]["body"] for _ in range(13)]
+            assert bodies == [f"message {i}" for i in range(10)] + [f"reply {i}" for i in range(3)]
+            reasons = [(await lea_ws.next(updates))["data"]["threadUpdated"]["reason"] for _ in range(13)]
+            assert reasons == ["MESSAGE_ADDED"] * 13
+            assert (await lea_ws.next(counts))["data"]["unreadCountsChanged"]["total"] == 1
+            assert (await tom_ws.next(tom_counts))["data"]["unreadCountsChanged"]["total"] == 1
+            await lea_b.action("markThreadRead", thread["id"])
+            assert (await lea_ws.next(counts))["data"]["unreadCountsChanged"]["total"] == 0
+            await lea_ws.next(updates)  # READ
             await lea_b.action("markThreadUnread", thread["id"])
             assert (await lea_ws.next(counts))["data"]["unreadCountsChanged"]["total"] == 1
             update = (await lea_ws.next(updates))["data"]["threadUpdated"]
