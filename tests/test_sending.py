@@ -178,3 +178,18 @@ async def test_idempotency_keys_are_per_staff_user(lea: StaffClient) -> None:
     mine = await send(lea, threadId=thread, channel="EMAIL", body="Same", idempotencyKey="shared")
     theirs = await send(lea.as_staff("s2"), threadId=thread, channel="EMAIL", body="Same", idempotencyKey="shared")
     assert mine["message"]["id"] != theirs["message"]["id"]
+
+
+async def test_a_broadcast_to_thousands_records_every_delivery_in_the_same_transaction(
+    http: httpx.AsyncClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    from tests.factories import BASE_MEMBERS
+
+    many = [{**BASE_MEMBERS[1], "id": f"x{i}", "memberNumber": f"X-{i}", "email": f"x{i}@example.com",
+             "phone": None} for i in range(2100)]
+    club = await make_club(sessions, members=many + BASE_MEMBERS)
+    lea = StaffClient(http, club, sessions, "s1")
+    thread = (await lea.start("Smartlist", "l2"))["id"]
+    result = await send(lea, threadId=thread, channel="EMAIL", body="Big news")
+    assert result["message"]["deliverySummary"] == {"total": 2105, "queued": 2104, "sent": 0, "delivered": 0,
+                                                    "failed": 0, "skipped": 1}
