@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator
 
@@ -53,7 +54,8 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         engine = engine_from_settings(settings)
-        rate_limiter = rate_limiter_from_url(settings.redis_url)
+        rate_limiter = rate_limiter_from_url(settings.redis_url, capacity=settings.rate_limit_per_minute,
+                                             window_seconds=60.0)
         bus = EventBus(settings.redis_url)
         await bus.start()
         sessions = session_factory(engine)
@@ -64,6 +66,7 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
         services_holder["services"] = services
         app.state.services = services
         graphql.view = InboxGraphQL(build_schema(production=settings.is_production), services)
+        gc.freeze()  # start-up objects leave the collector's work: full collections drop from ~115 ms (bench/)
         dispatcher = dispatcher_from_settings(settings, services.sessions) if run_dispatcher else None
         if dispatcher is not None:
             dispatcher.on_change = delivery_changes.touch

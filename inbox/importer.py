@@ -1271,4 +1271,18 @@ async def import_document(
             raise ImportErrors(sorted(problems, key=_sort_key) or [ImportProblem("$", "not a valid import document")])
         summary = await writer.write()
         await session.commit()
+    if summary.changed:
+        await refresh_planner_statistics(factory)
     return summary
+
+
+async def refresh_planner_statistics(factory: async_sessionmaker[AsyncSession]) -> None:
+    """ANALYZE after a bulk load: without statistics SQLite picks indexes that turn a smartlist send
+    into a 50-second scan, and PostgreSQL misplans lookups on freshly loaded tables (bench/)."""
+    async with factory() as session:
+        connection = await session.connection()
+        if connection.dialect.name == "sqlite":
+            await connection.exec_driver_sql("ANALYZE")
+        else:
+            await connection.exec_driver_sql("ANALYZE member, member_tag, booking, class_session, thread, message")
+        await session.commit()

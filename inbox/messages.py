@@ -18,7 +18,7 @@ from inbox.threads import restore_for_everyone, viewer_state
 from models import Delivery, Message, Thread
 from models.base import utcnow
 
-DELIVERY_CHUNK = 1000  # x 12 columns: under the 32,766 bound parameters of SQLite and PostgreSQL
+DELIVERY_CHUNK = 1000
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,6 @@ async def post_message(
     session.add(message)
     await session.flush()
     thread.last_seq = message.seq
-    await record_change(session, thread, "MESSAGE_ADDED", message_id=message.id, message_seq=message.seq)
     thread.last_message_at = now
     thread.last_message_id = message.id
     thread.sort_at = now
@@ -77,6 +76,8 @@ async def post_message(
         if state.is_muted:
             state.muted_activity_at = now
     await _insert_deliveries(session, message, deliveries, now)
+    # Last: the stamp locks the club row until commit, so the long part above does not hold it.
+    await record_change(session, thread, "MESSAGE_ADDED", message_id=message.id, message_seq=message.seq)
     await session.flush()
     return message
 
@@ -94,8 +95,9 @@ async def _insert_deliveries(
         }
         for d in drafts
     ]
-    for start in range(0, len(rows), DELIVERY_CHUNK):  # one multi-row INSERT per chunk
-        await session.execute(insert(Delivery).values(rows[start:start + DELIVERY_CHUNK]))
+    # Core executemany on the table: one batched statement (the ORM bulk path splits rows by NULLs).
+    for start in range(0, len(rows), DELIVERY_CHUNK):
+        await session.execute(insert(Delivery.__table__), rows[start:start + DELIVERY_CHUNK])
 
 
 def message_preview(body: str, length: int = 140) -> str:

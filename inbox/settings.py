@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="INBOX_ALLOWED_ORIGINS")
     token_ttl_seconds: int = Field(12 * 3600, alias="INBOX_TOKEN_TTL")
     legacy_graphql_ws: bool = Field(False, alias="INBOX_LEGACY_GRAPHQL_WS")
+    # Query-cost points a caller may spend per minute (a 50-thread list page costs about 1,200).
+    rate_limit_per_minute: int = Field(100_000, gt=0, alias="INBOX_RATE_LIMIT_PER_MINUTE")
 
     smtp_url: str | None = Field(None, alias="INBOX_SMTP_URL")
     twilio_account_sid: str | None = Field(None, alias="INBOX_TWILIO_ACCOUNT_SID")

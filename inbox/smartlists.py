@@ -264,10 +264,11 @@ def _has_tag(names: Sequence[str] | None) -> ColumnElement[bool]:
     Case-insensitive: both sides go through the database's lower(), so they fold alike (pitfall 20:
     SQLite's lower() folds ASCII letters only, so there "Élite" and "élite" stay different).
     """
-    query = select(MemberTag.member_id).where(MemberTag.club_id == Member.club_id, MemberTag.member_id == Member.id)
+    query = select(MemberTag.member_id)
     if names is not None:
         query = query.where(func.lower(MemberTag.tag).in_([func.lower(literal(name)) for name in names]))
-    return query.exists()
+    # Uncorrelated: a correlated EXISTS ran once per member (51 s at 20,000 members on SQLite, bench/).
+    return Member.id.in_(query)
 
 
 def _tag(rule: Filter, _today: date) -> ColumnElement[bool]:

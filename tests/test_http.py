@@ -99,7 +99,7 @@ async def test_every_response_reports_its_cost_and_rate_limit_shows_the_budget(
                                "{ edges { node { id } } } }", token=club.token())
     assert body["extensions"]["cost"] == body["data"]["rateLimit"]["cost"] > 10
     budget = body["data"]["rateLimit"]
-    assert budget["limit"] == 20_000 and budget["remaining"] <= budget["limit"] - budget["cost"]
+    assert budget["limit"] == 100_000 and budget["remaining"] <= budget["limit"] - budget["cost"]
 
 
 async def test_queries_over_the_cost_limit_are_query_too_complex(http: httpx.AsyncClient, club: ClubFixture) -> None:

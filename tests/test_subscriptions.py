@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,9 +22,10 @@ from inbox.settings import Settings
 from inbox.staff import create_api_key
 from inbox.threads import thread_change
 from models import Thread
-from models.engine import club_session
-from tests.factories import ClubFixture
+from models.engine import club_session, create_engine, session_factory
+from tests.factories import ClubFixture, make_club
 from tests.inbox_client import StaffClient
+from tests.servers import fresh_database
 from tests.ws_client import GraphQLWebSocket, live_server
 
 MESSAGE_ADDED = """subscription($id: ID!, $after: String) {
@@ -269,11 +272,22 @@ async def test_subscribers_of_one_thread_share_the_reading_of_a_new_message(
     assert len(reads) < len(opened), reads
 
 
+@pytest.fixture
+def own_database(tmp_path: Path) -> Iterator[str]:
+    """A database of its own: a dispatcher must not first send what other tests left queued."""
+    with fresh_database(tmp_path) as url:
+        yield url
+
+
 async def test_delivery_status_changes_are_pushed_at_most_once_a_second_per_message(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], club: ClubFixture
+    settings: Settings, own_database: str
 ) -> None:
     """With no transport configured the log transport "delivers": a broadcast's deliveries turn SENT."""
-    app = create_app(settings.model_copy(update={"dispatch_poll_interval": 0.05}), run_dispatcher=True)
+    settings = settings.model_copy(update={"database_url": own_database, "dispatch_poll_interval": 0.05})
+    engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    club = await make_club(sessions)
+    app = create_app(settings, run_dispatcher=True)
     async with live_server(app) as address, httpx.AsyncClient(base_url=f"http://{address}") as http:
         lea = StaffClient(http, club, sessions)
         thread = await lea.start("Smartlist", "l2")
@@ -281,11 +295,18 @@ async def test_delivery_status_changes_are_pushed_at_most_once_a_second_per_mess
             sub = await ws.subscribe(THREAD_UPDATED.replace("message { body }",
                                                             "message { body deliverySummary { sent queued } }"))
             sent = await lea.send(thread["id"], "Class moved to 7pm", channel="EMAIL")
-            updates = [(await ws.next(sub))["data"]["threadUpdated"]]
-            while updates[-1]["reason"] != "DELIVERY_CHANGED" or updates[-1]["message"]["deliverySummary"]["queued"]:
-                updates.append((await ws.next(sub))["data"]["threadUpdated"])
-            await ws.nothing_for(1.5)
+            updates, arrivals = [], []
+            deadline = time.monotonic() + 3.5
+            while (left := deadline - time.monotonic()) > 0:
+                try:
+                    updates.append((await ws.next(sub, timeout=left))["data"]["threadUpdated"])
+                except TimeoutError:
+                    break
+                arrivals.append(time.monotonic())
     reasons = [u["reason"] for u in updates]
     assert reasons[0] == "MESSAGE_ADDED" and set(reasons[1:]) == {"DELIVERY_CHANGED"}
-    assert len(reasons) - 1 <= 2, "four deliveries sent together: one or two pushes, not four"
+    pushes = arrivals[1:]
+    gaps = [later - earlier for earlier, later in zip(pushes, pushes[1:], strict=False)]
+    assert all(gap > 0.8 for gap in gaps), f"at most one push a second: {gaps}"
     assert updates[-1]["message"] == {"body": sent["message"]["body"], "deliverySummary": {"sent": 4, "queued": 0}}
+    await engine.dispose()
