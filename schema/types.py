@@ -422,8 +422,8 @@ class Thread(Node):
 
     @strawberry.field(description="Display name: the member's full name, the smartlist's name, or the session's name.")
     async def title(self, info: Info) -> str:
-        target = await target_of(info, self.view.thread)
-        return target.full_name if isinstance(target, Member) else target.name
+        row = await target_row(info, self.view.thread)
+        return f"{row.first_name} {row.last_name}".strip() if isinstance(row, MemberRow) else row.name
 
     @strawberry.field
     async def last_message(self, info: Info) -> Message | None:
@@ -452,14 +452,23 @@ def _has_read(view: ThreadView) -> bool:
                                                                        or view.state.forced_unread))
 
 
-async def target_of(info: Info, thread: ThreadRow) -> Member | Smartlist | Session:
+async def target_row(info: Info, thread: ThreadRow) -> MemberRow | SmartlistRow | SessionRow:
+    """The thread's target row, through this operation's dataloaders (one query per kind and page)."""
     loaders = info.context.loaders
-    club = await info.context.club()
     if thread.category == "MEMBER":
-        return Member.from_row(await loaders.members.load(thread.member_id), club)
+        return await loaders.members.load(thread.member_id)
     if thread.category == "SMARTLIST":
-        return Smartlist.from_row(await loaders.smartlists.load(thread.smartlist_id), club)
-    return Session.from_row(await loaders.sessions.load(thread.session_id), club)
+        return await loaders.smartlists.load(thread.smartlist_id)
+    return await loaders.sessions.load(thread.session_id)
+
+
+async def target_of(info: Info, thread: ThreadRow) -> Member | Smartlist | Session:
+    row, club = await target_row(info, thread), await info.context.club()
+    if isinstance(row, MemberRow):
+        return Member.from_row(row, club)
+    if isinstance(row, SmartlistRow):
+        return Smartlist.from_row(row, club)
+    return Session.from_row(row, club)
 
 
 
