@@ -18,41 +18,15 @@ from app.factory import create_app
 from inbox.settings import Settings
 from models.engine import create_engine, session_factory
 from models.migrate import upgrade
+from tests.databases import create_database, drop_database, server_url
 from tests.factories import TEST_SECRET, ClubFixture, make_club
-
-
-def _server_url() -> str | None:
-    return os.environ.get("INBOX_TEST_DATABASE_URL") or None
-
-
-async def _create_database(server_url: str, name: str) -> None:
-    import asyncpg
-
-    url = make_url(server_url)
-    conn = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-                                 database="postgres")
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-
-
-async def _drop_database(server_url: str, name: str) -> None:
-    import asyncpg
-
-    url = make_url(server_url)
-    conn = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-                                 database="postgres")
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+from tests.servers import SmtpServer, TwilioServer
 
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh database for this run, migrated to head: never leftovers of another run."""
-    server = _server_url()
+    server = server_url()
     if server is None:
         path = tmp_path_factory.mktemp("db") / "inbox.db"
         url = f"sqlite+aiosqlite:///{path}"
@@ -60,13 +34,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
         return
     name = f"inbox_test_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_create_database(server, name))
+    asyncio.run(create_database(server, name))
     url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
         upgrade(url)
         yield url
     finally:
-        asyncio.run(_drop_database(server, name))
+        asyncio.run(drop_database(server, name))
 
 
 @pytest.fixture(scope="session")
@@ -108,5 +82,25 @@ async def other_club(sessions: async_sessionmaker[AsyncSession]) -> ClubFixture:
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    server = _server_url()
+    server = server_url()
     return f"inbox database: {'PostgreSQL ' + server if server else 'SQLite (embedded default)'}"
+
+
+@pytest.fixture(scope="module")
+def smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server (aiosmtpd) on a free local port."""
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp(smtp_server: SmtpServer) -> SmtpServer:
+    smtp_server.handler.reset()
+    return smtp_server
+
+
+@pytest.fixture(scope="module")
+async def twilio_server() -> AsyncIterator[TwilioServer]:
+    """A local HTTP server speaking Twilio's Messages API."""
+    async with TwilioServer() as server:
+        yield server

@@ -40,7 +40,7 @@ from starlette.routing import Route
 from app.factory import create_app
 from inbox.settings import Settings
 from models.migrate import upgrade
-from tests.conftest import _create_database, _drop_database, _server_url
+from tests.databases import create_database, drop_database, server_url
 from tests.factories import TEST_SECRET
 
 PUBLIC_URL = "https://inbox.example"
@@ -199,20 +199,20 @@ def mailgun_signed(*, key: str = MAILGUN_KEY, timestamp: int | None = None, toke
 def fresh_database(directory: Path) -> Iterator[str]:
     """A new migrated database (PostgreSQL when the run uses it): a dispatcher serves every club of its
     database, so its tests must not send what other tests left queued."""
-    server = _server_url()
+    server = server_url()
     if server is None:
         url = f"sqlite+aiosqlite:///{directory / 'channels.db'}"
         upgrade(url)
         yield url
         return
     name = f"inbox_channels_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_create_database(server, name))
+    asyncio.run(create_database(server, name))
     try:
         url = make_url(server).set(database=name).render_as_string(hide_password=False)
         upgrade(url)
         yield url
     finally:
-        asyncio.run(_drop_database(server, name))
+        asyncio.run(drop_database(server, name))
 
 
 # --- an app with the channels configured -----------------------------------------------------------

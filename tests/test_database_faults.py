@@ -12,11 +12,11 @@ from sqlalchemy.engine import make_url
 
 from app.factory import create_app
 from inbox.settings import Settings
-from tests.conftest import _server_url
+from tests.databases import server_url
 from tests.factories import ClubFixture, graphql
 from tests.tcp_proxy import TcpProxy
 
-pytestmark = pytest.mark.skipif(_server_url() is None, reason="PostgreSQL faults run in the PostgreSQL pass")
+pytestmark = pytest.mark.skipif(server_url() is None, reason="PostgreSQL faults run in the PostgreSQL pass")
 
 QUERY = "{ members(first: 1) { totalCount } }"
 

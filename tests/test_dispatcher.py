@@ -57,27 +57,9 @@ async def sessions(database: str) -> AsyncIterator[Sessions]:
 
 
 @pytest.fixture(scope="module")
-def smtp_server() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp(smtp_server: SmtpServer) -> SmtpServer:
-    smtp_server.handler.reset()
-    return smtp_server
-
-
-@pytest.fixture(scope="module")
-async def twilio() -> AsyncIterator[TwilioServer]:
-    async with TwilioServer() as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def settings(database: str, smtp_server: SmtpServer, twilio: TwilioServer) -> Settings:
+def settings(database: str, smtp_server: SmtpServer, twilio_server: TwilioServer) -> Settings:
     return channel_settings(database, INBOX_SMTP_URL=smtp_server.url, INBOX_EMAIL_FROM="desk@inbox.example",
-                            INBOX_TWILIO_ACCOUNT_SID=TWILIO_SID, INBOX_TWILIO_API_URL=twilio.url)
+                            INBOX_TWILIO_ACCOUNT_SID=TWILIO_SID, INBOX_TWILIO_API_URL=twilio_server.url)
 
 
 @pytest.fixture(scope="module")
@@ -318,29 +300,30 @@ async def test_a_send_that_keeps_failing_or_is_refused_for_good_fails_with_the_p
 
 
 async def test_an_sms_broadcast_goes_through_twilio_and_a_member_who_said_stop_meanwhile_is_skipped(
-    sessions: Sessions, http: httpx.AsyncClient, twilio: TwilioServer, dispatcher: Dispatcher
+    sessions: Sessions, http: httpx.AsyncClient, twilio_server: TwilioServer, dispatcher: Dispatcher
 ) -> None:
     club = await make_club(sessions, country="GB")
     await broadcast(staff(http, club, sessions), "SMS", body="Class cancelled")  # m1, m2 (m3 opted out, m4 none)
     response = await post_sms(http, From="+33698765432", To=club.document["club"]["smsNumber"], Body="STOP",
                               MessageSid="SM-stop-m2")
     assert response.status_code == 200
-    twilio.reset()
+    twilio_server.reset()
     await dispatcher.drain()
     rows = await deliveries(sessions, club)
     assert (rows["m2"].status, rows["m2"].reason) == ("SKIPPED", "opted out of SMS")
-    [accepted] = twilio.accepted
+    [accepted] = twilio_server.accepted
     assert (accepted["To"], accepted["From"], accepted["Body"]) == (
         "+33612345678", club.document["club"]["smsNumber"], "Class cancelled")
     assert (rows["m1"].status, rows["m1"].provider_message_id) == ("SENT", accepted["sid"])
 
 
 async def test_an_sms_twilio_refuses_fails_with_twilios_code_and_message(
-    sessions: Sessions, http: httpx.AsyncClient, twilio: TwilioServer, dispatcher: Dispatcher
+    sessions: Sessions, http: httpx.AsyncClient, twilio_server: TwilioServer, dispatcher: Dispatcher
 ) -> None:
     club = await make_club(sessions, country="GB")
     lea = staff(http, club, sessions)
-    twilio.answers["+33612345678"] = [(400, {"code": 21610, "message": "Attempt to send to unsubscribed recipient"})]
+    refusal = {"code": 21610, "message": "Attempt to send to unsubscribed recipient"}
+    twilio_server.answers["+33612345678"] = [(400, refusal)]
     await lea.send((await lea.start("Member", "m1"))["id"], "Hello", "SMS")
     await dispatcher.drain()
     failed = (await deliveries(sessions, club))["m1"]
@@ -348,11 +331,11 @@ async def test_an_sms_twilio_refuses_fails_with_twilios_code_and_message(
 
 
 async def test_a_providers_long_reason_is_cut_to_fit_rather_than_lost(
-    sessions: Sessions, http: httpx.AsyncClient, twilio: TwilioServer, dispatcher: Dispatcher
+    sessions: Sessions, http: httpx.AsyncClient, twilio_server: TwilioServer, dispatcher: Dispatcher
 ) -> None:
     club = await make_club(sessions, country="GB")
     lea = staff(http, club, sessions)
-    twilio.answers["+33612345678"] = [(400, {"code": 21211, "message": "Invalid 'To' " + "x" * 700})]
+    twilio_server.answers["+33612345678"] = [(400, {"code": 21211, "message": "Invalid 'To' " + "x" * 700})]
     await lea.send((await lea.start("Member", "m1"))["id"], "Hello", "SMS")
     await dispatcher.drain()
     failed = (await deliveries(sessions, club))["m1"]

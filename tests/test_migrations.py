@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from models import Base
 from models.migrate import downgrade, upgrade
-from tests.conftest import _create_database, _drop_database, _server_url
+from tests.databases import create_database, drop_database, server_url
 
 
 async def _tables(url: str) -> set[str]:
@@ -39,12 +39,12 @@ def test_migrations_run_up_down_and_up_again_on_postgresql() -> None:
     import pytest
     from sqlalchemy.engine import make_url
 
-    server = _server_url()
+    server = server_url()
     if server is None:
         pytest.skip("PostgreSQL runs in the second pass of the test command (INBOX_TEST_DATABASE_URL)")
     name = f"inbox_mig_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_create_database(server, name))
+    asyncio.run(create_database(server, name))
     try:
         _roundtrip(make_url(server).set(database=name).render_as_string(hide_password=False))
     finally:
-        asyncio.run(_drop_database(server, name))
+        asyncio.run(drop_database(server, name))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -27,24 +27,6 @@ EMAIL = Outgoing(token="tok-EN_123", channel="EMAIL", to="heloise@example.com", 
 SMS = Outgoing(token="tok-SMS", channel="SMS", to="+447700900001", to_name="Zoë O'Brien", club_name="Riverside",
                body="Class cancelled", from_number="+447700900123")
 STATUS_CALLBACK = f"{PUBLIC_URL}/webhooks/sms/status"
-
-
-@pytest.fixture(scope="module")
-def smtp_server() -> Iterator[SmtpServer]:
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def smtp(smtp_server: SmtpServer) -> SmtpServer:
-    smtp_server.handler.reset()
-    return smtp_server
-
-
-@pytest.fixture(scope="module")
-async def twilio_server() -> AsyncIterator[TwilioServer]:
-    async with TwilioServer() as server:
-        yield server
 
 
 @pytest.fixture
