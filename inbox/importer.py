@@ -142,8 +142,6 @@ SECTIONS = ("club", "staff", "members", "sessions", "smartlists", "threads")
 ADDONS = ("inbox", "sms")
 DIRECTION = Literal["OUTBOUND", "INBOUND"]
 CHANNEL = Literal["EMAIL", "SMS"]
-FILTER_FIELDS = ("TAG", "REGISTERED_AT", "AGE", "ACCOUNT_BALANCE", "UNPAID_INVOICES", "CITY", "HAS_EMAIL", "HAS_PHONE")
-FILTER_OPERATORS = ("EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "IS_SET", "NOT_SET")
 FilterField = Literal["TAG", "REGISTERED_AT", "AGE", "ACCOUNT_BALANCE", "UNPAID_INVOICES", "CITY", "HAS_EMAIL",
                       "HAS_PHONE"]
 FilterOperator = Literal["EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "IS_SET", "NOT_SET"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import ColumnElement, and_, func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,9 +41,3 @@ async def list_members(
         count_query=count_query,
     )
 
-
-async def members_by_ids(session: AsyncSession, ids: Sequence[int]) -> dict[int, Member]:
-    if not ids:
-        return {}
-    rows = await session.scalars(select(Member).where(Member.id.in_(set(ids))))
-    return {m.id: m for m in rows}

@@ -26,7 +26,6 @@ class Settings(BaseSettings):
     public_url: str = Field("http://127.0.0.1:8000", alias="INBOX_PUBLIC_URL")
     # Comma-separated origins allowed to open WebSockets, e.g. "https://app.example,https://admin.example".
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="INBOX_ALLOWED_ORIGINS")
-    token_ttl_seconds: int = Field(12 * 3600, alias="INBOX_TOKEN_TTL")
     legacy_graphql_ws: bool = Field(False, alias="INBOX_LEGACY_GRAPHQL_WS")
     # Query-cost points a caller may spend per minute (a 50-thread list page costs about 1,200).
     rate_limit_per_minute: int = Field(100_000, gt=0, alias="INBOX_RATE_LIMIT_PER_MINUTE")
@@ -77,10 +76,6 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
-
-    @property
-    def is_sqlite(self) -> bool:
-        return make_url(self.database_url).get_backend_name() == "sqlite"
 
     def signing_key(self) -> str:
         """The key that signs staff tokens.

@@ -46,10 +46,6 @@ class SearchTerms:
         self.text_words = text_words
         self.phone_words = phone_words
 
-    @property
-    def is_empty(self) -> bool:
-        return not self.text_words and not self.phone_words
-
     @classmethod
     def parse(cls, search: str | None) -> SearchTerms:
         text_words: list[str] = []

@@ -22,8 +22,6 @@ from models import Member, Message, Session, Smartlist, Thread, ThreadChange, Th
 from models.base import UTCDateTime, utcnow
 from models.upsert import dialect_insert, is_postgresql
 
-CATEGORIES = ("MEMBER", "SMARTLIST", "SESSION")
-STATUSES = ("ALL", "UNREAD", "FAVORITES", "MUTED", "ARCHIVED")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -37,10 +35,6 @@ def _read_inbound_sql() -> ColumnElement[int]:
     """Inbound messages the viewer has read: their marker, and never less than imported history."""
     mine = func.coalesce(ThreadState.read_inbound_count, 0)
     return case((mine > Thread.history_inbound_count, mine), else_=Thread.history_inbound_count)
-
-
-def unread_count_sql() -> ColumnElement[int]:
-    return Thread.inbound_count - _read_inbound_sql() + case((_is(ThreadState.forced_unread), 1), else_=0)
 
 
 def has_unread_sql() -> ColumnElement[bool]:

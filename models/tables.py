@@ -24,9 +24,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, BigId, ClubScoped, UTCDateTime, utcnow
 
 # Enumerations are stored as short strings (portable, and new values need no migration).
-THREAD_CATEGORIES = ("MEMBER", "SMARTLIST", "SESSION")
-DIRECTIONS = ("OUTBOUND", "INBOUND")
-CHANNELS = ("EMAIL", "SMS")
 DELIVERY_STATUSES = ("QUEUED", "SENT", "DELIVERED", "FAILED", "SKIPPED")
 
 
