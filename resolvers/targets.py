@@ -15,7 +15,7 @@ from inbox.pagination import Page, page_size
 from inbox.sending import reachable_condition
 from inbox.sessions import list_sessions, session_days, session_members
 from inbox.smartlist_queries import create_smartlist, list_smartlists, member_counts
-from inbox.smartlists import club_today, filter_condition, filters_from_json, validate_filters
+from inbox.smartlists import club_today, count_members, filter_condition, filters_from_json, validate_filters
 from inbox.text import fold
 from models import Booking, Member, MemberTag, Session, Smartlist
 from resolvers.context import Context
@@ -74,8 +74,7 @@ async def preview_count(ctx: Context, filters: list[dict[str, Any]]) -> int:
         raise UserErrors(errors)
     club = await ctx.club()
     async with ctx.db() as session:
-        condition = filter_condition(rules, today=club_today(club.timezone))
-        return int(await session.scalar(select(func.count(Member.id)).where(condition)) or 0)
+        return await count_members(session, rules, club_today(club.timezone))
 
 
 async def club_datetime(ctx: Context, value: datetime) -> datetime:
