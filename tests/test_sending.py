@@ -193,3 +193,14 @@ async def test_a_broadcast_to_thousands_records_every_delivery_in_the_same_trans
     result = await send(lea, threadId=thread, channel="EMAIL", body="Big news")
     assert result["message"]["deliverySummary"] == {"total": 2105, "queued": 2104, "sent": 0, "delivered": 0,
                                                     "failed": 0, "skipped": 1}
+
+
+async def test_deliveries_can_be_listed_by_status(lea: StaffClient) -> None:
+    thread = (await lea.start("Smartlist", "l2"))["id"]
+    sent = await send(lea, threadId=thread, channel="SMS", body="Tonight's class is full")
+    query = """query($id: ID!, $status: [DeliveryStatus!]) { node(id: $id) { ... on Message {
+      deliveries(status: $status, first: 10) { totalCount edges { node { status member { externalId } } } } } } }"""
+    skipped = (await lea.ok(query, {"id": sent["message"]["id"], "status": ["SKIPPED"]}))["node"]["deliveries"]
+    assert skipped["totalCount"] == 3 and {e["node"]["status"] for e in skipped["edges"]} == {"SKIPPED"}
+    queued = (await lea.ok(query, {"id": sent["message"]["id"], "status": ["QUEUED", "SENT"]}))["node"]["deliveries"]
+    assert [e["node"]["member"]["externalId"] for e in queued["edges"]] == ["m1", "m2"]
