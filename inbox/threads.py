@@ -11,7 +11,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, select, true, tuple_, type_coerce, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    type_coerce,
+    union_all,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.changes import Change, record_change
@@ -164,7 +178,6 @@ async def list_threads(
 ) -> Page[ThreadView]:
     """One page of the list: favorites first, then the viewer's activity date, then id (all descending)."""
     key = decode_cursor(after, thread_list_digest(viewer_id, category))
-    favorite, sort_at = favorite_sql(), sort_at_sql()
     condition, join = search_condition(category, search)
     conditions = [Thread.category == category, status_condition(status), condition]
 
@@ -174,13 +187,13 @@ async def list_threads(
             query = query.join(*join)
         return query.where(*conditions)
 
-    query = base(select(Thread, ThreadState))
-    if key is not None:
-        if len(key) != 3 or not all(isinstance(part, int) for part in key):
-            raise BadUserInput("Malformed cursor")
-        bound = tuple_(literal(key[0]), literal(_from_micros(key[1]), UTCDateTime), literal(key[2]))
-        query = query.where(tuple_(favorite, sort_at, Thread.id) < bound)
-    query = query.order_by(favorite.desc(), sort_at.desc(), Thread.id.desc()).limit(first + 1)
+    if key is not None and (len(key) != 3 or not all(isinstance(part, int) for part in key)):
+        raise BadUserInput("Malformed cursor")
+    ranked = _ranked_ids(base, viewer_id, status, key, first + 1)
+    query = (
+        viewer_join(select(Thread, ThreadState).join(ranked, ranked.c.id == Thread.id), viewer_id)
+        .order_by(ranked.c.favorite.desc(), ranked.c.sort_at.desc(), ranked.c.id.desc())
+    )
     rows = (await session.execute(query)).all()
     views = [ThreadView(thread, state, viewer_id) for thread, state in rows]
 
@@ -188,6 +201,33 @@ async def list_threads(
     page_views = views[:first]
     return Page(items=page_views, cursors=[thread_cursor(v) for v in page_views],
                 has_next_page=len(views) > first, has_previous_page=key is not None, count_query=count_query)
+
+
+def _ranked_ids(base: Any, viewer_id: int | None, status: str, key: list[int] | None, limit: int) -> Any:
+    """The page's thread ids with their sort keys, as a subquery that follows the indexes.
+
+    Threads the viewer pinned or muted (few) have per-viewer keys and are ranked apart; every other
+    thread sorts by its own `sort_at`, so that part walks `ix_thread_list_order` and stops at the
+    page's end instead of sorting the whole category.
+    """
+    special = and_(ThreadState.staff_id.isnot(None), or_(_is(ThreadState.is_favorite), _is(ThreadState.is_muted)))
+    favorite, sort_at = favorite_sql(), sort_at_sql()
+    pinned = base(select(Thread.id.label("id"), favorite.label("favorite"), sort_at.label("sort_at"))).where(special)
+    plain = base(select(Thread.id.label("id"), literal(0).label("favorite"), Thread.sort_at.label("sort_at")))
+    plain = plain.where(~special)
+    if key is not None:
+        favorite_key, moment, thread_id = key[0], literal(_from_micros(key[1]), UTCDateTime), key[2]
+        pinned = pinned.where(tuple_(favorite, sort_at, Thread.id) < tuple_(literal(favorite_key), moment,
+                                                                             literal(thread_id)))
+        if favorite_key == 0:
+            plain = plain.where(tuple_(Thread.sort_at, Thread.id) < tuple_(moment, literal(thread_id)))
+    pinned = pinned.order_by(favorite.desc(), sort_at.desc(), Thread.id.desc()).limit(limit).subquery()
+    if status in ("FAVORITES", "MUTED"):  # only pinned or muted threads can match
+        return select(pinned).subquery()
+    plain = plain.order_by(Thread.sort_at.desc(), Thread.id.desc()).limit(limit).subquery()
+    both = union_all(select(pinned), select(plain)).subquery()
+    return select(both).order_by(both.c.favorite.desc(), both.c.sort_at.desc(), both.c.id.desc()).limit(limit) \
+        .subquery()
 
 
 async def load_thread_views(

@@ -213,3 +213,28 @@ async def test_a_thread_cursor_is_valid_under_every_status_and_search_of_its_cat
     cursor = (await lea.threads(first=1))["edges"][0]["cursor"]  # m5, the newest
     assert [e["node"]["target"]["externalId"] for e in (await lea.threads(status="UNREAD", search="dupont",
                                                                             after=cursor))["edges"]] == ["m1"]
+
+
+async def test_paging_through_favorites_muted_and_plain_threads_gives_the_one_page_order(lea: StaffClient) -> None:
+    members = ["m1", "m2", "m3", "m4", "m5"]
+    ids = await start_members(lea, *members)
+    for member in members:
+        await lea.reply(member, "hello")
+    await lea.action("setThreadMuted", ids["m5"], True)  # the newest, frozen then overtaken
+    await lea.reply("m5", "again (muted: stays where it was)")
+    await lea.action("setThreadFavorite", ids["m2"], True)
+    await lea.action("setThreadFavorite", ids["m4"], True)
+    await lea.action("setThreadArchived", ids["m3"], True)
+    one_page = await lea.titles()
+    assert one_page == ["m4", "m2", "m5", "m1"]
+    for size in (1, 2, 3):
+        seen, after = [], None
+        while True:
+            page = await lea.threads(first=size, after=after)
+            seen += [edge["node"]["target"]["externalId"] for edge in page["edges"]]
+            if not page["pageInfo"]["hasNextPage"]:
+                break
+            after = page["pageInfo"]["endCursor"]
+        assert seen == one_page, size
+    sort_keys = [edge["node"]["sortKey"] for edge in (await lea.threads())["edges"]]
+    assert sort_keys == sorted(sort_keys, reverse=True)
