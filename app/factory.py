@@ -19,6 +19,7 @@ from app.graphql_view import InboxGraphQL
 from app.limits import BodySizeLimit
 from app.metrics import Metrics
 from app.webhooks import routes as webhook_routes
+from inbox.changes import prune_change_log_forever
 from inbox.database import engine_from_settings
 from inbox.delivery_changes import DeliveryChangeNotifier
 from inbox.dispatcher import dispatcher_from_settings, stop_dispatcher
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
         sessions = session_factory(engine)
         delivery_changes = DeliveryChangeNotifier(sessions, bus)
         delivery_changes.start()
+        pruning = asyncio.create_task(prune_change_log_forever(sessions), name="inbox-change-log-pruning")
         services = Services(settings=settings, sessions=sessions, rate_limiter=rate_limiter, bus=bus,
                             metrics=metrics, delivery_changes=delivery_changes)
         services_holder["services"] = services
@@ -77,6 +79,9 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
             if dispatcher is not None and dispatching is not None:
                 await stop_dispatcher(dispatcher, dispatching)
             graphql.view = None
+            pruning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruning
             await delivery_changes.aclose()
             await bus.stop()
             await rate_limiter.aclose()

@@ -7,15 +7,19 @@ hints for live subscribers: what they say is always re-read from the database.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Club, Thread, ThreadChange
+from models.base import utcnow
+from models.engine import begin_write
 from subscriptions.bus import club_channel, thread_channel
 
 log = logging.getLogger("inbox.changes")
@@ -73,3 +77,29 @@ async def publish_changes(bus: Publisher | None, changes: Iterable[Change | None
         await bus.publish(club_channel(change.club_id), event)
         if change.message_seq is not None:
             await bus.publish(thread_channel(change.club_id, change.thread_id), {"kind": "message", **asdict(change)})
+
+
+CHANGE_LOG_RETENTION = timedelta(days=7)
+
+
+async def prune_change_log(sessions: async_sessionmaker[AsyncSession], *,
+                           older_than: timedelta = CHANGE_LOG_RETENTION) -> int:
+    """Delete old change-log rows. Only live subscribers read the log (for what happened since their
+    last update, seconds ago); a resume catches up from the stamps on threads and states instead."""
+    async with sessions() as session:
+        await begin_write(session)
+        result = await session.execute(delete(ThreadChange).where(ThreadChange.created_at < utcnow() - older_than))
+        await session.commit()
+    return int(result.rowcount or 0)
+
+
+async def prune_change_log_forever(sessions: async_sessionmaker[AsyncSession], every: float = 3600.0) -> None:
+    """Prune once an hour, for the life of the process (a failure waits for the next round)."""
+    while True:
+        try:
+            removed = await prune_change_log(sessions)
+            if removed:
+                log.info("pruned %d change-log rows", removed)
+        except Exception:
+            log.exception("pruning the change log failed")
+        await asyncio.sleep(every)
