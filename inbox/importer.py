@@ -52,7 +52,18 @@ from inbox.phones import InvalidPhone, searchable_digits, to_e164
 from inbox.smartlists import validate_filters
 from inbox.text import fold, member_search_text
 from models.engine import begin_write
-from models.tables import Booking, Club, Member, MemberTag, Message, Session, Smartlist, Staff, Thread
+from models.tables import (
+    Booking,
+    Club,
+    Member,
+    MemberTag,
+    Message,
+    Session,
+    Smartlist,
+    Staff,
+    Thread,
+    ThreadChange,
+)
 
 __all__ = [
     "ImportErrors",
@@ -754,6 +765,7 @@ BOOKING = Booking.__table__
 SMARTLIST = Smartlist.__table__
 THREAD = Thread.__table__
 MESSAGE = Message.__table__
+THREAD_CHANGE = ThreadChange.__table__
 
 # Ids per IN (...) list: far below SQLite's 32766 bound parameters and PostgreSQL's 32767.
 SELECT_CHUNK = 900
@@ -868,6 +880,7 @@ class _ThreadPlan:
     last_seq: int = 0
     inbound_count: int = 0
     created: bool = False
+    appended: bool = False
 
 
 async def _ids_by_external_id(
@@ -968,6 +981,7 @@ class _Writer:
                          "smartlist")
         plans = await self._threads()
         await self._messages(plans)
+        await self._log_changes(plans)
         return self.summary
 
     async def _club(self) -> None:
@@ -1136,6 +1150,26 @@ class _Writer:
                 self.progress("threads", done, total)
         return plans
 
+    async def _log_changes(self, plans: list[_ThreadPlan]) -> None:
+        """Stamp the threads created or given history, as live changes are (inbox.changes), in bulk:
+        a client resuming threadUpdated from before the import then catches up with them."""
+        changed = [plan for plan in plans if plan.created or plan.appended]
+        if not changed:
+            return
+        top = (await self.session.execute(
+            update(CLUB).where(CLUB.c.id == self.club_id).values(change_seq=CLUB.c.change_seq + len(changed))
+            .returning(CLUB.c.change_seq))).scalar_one()
+        now = datetime.now(UTC)
+        stamps = [(plan, top - len(changed) + number) for number, plan in enumerate(changed, 1)]
+        stamp = update(THREAD).where(THREAD.c.id == bindparam("b_id", type_=THREAD.c.id.type)).values(
+            change_seq=bindparam("b_seq", type_=THREAD.c.change_seq.type))
+        for chunk in _chunks(stamps, WRITE_CHUNK):
+            await self.session.execute(stamp, [{"b_id": plan.thread_id, "b_seq": seq} for plan, seq in chunk])
+            await self.session.execute(self._insert(THREAD_CHANGE), [
+                {"club_id": self.club_id, "seq": seq, "thread_id": plan.thread_id, "staff_id": None,
+                 "reason": "CREATED" if plan.created else "MESSAGE_ADDED", "message_id": None, "created_at": now}
+                for plan, seq in chunk])
+
     async def _load_threads(self, column: Any, by_target: dict[int, _ThreadPlan]) -> None:
         statement = (
             select(column, THREAD.c.id, THREAD.c.last_seq, THREAD.c.inbound_count)
@@ -1203,6 +1237,7 @@ class _Writer:
                     counts["threads"].unchanged += 1
                 if not fresh:
                     continue
+                plan.appended = True
                 seq, inbound = plan.last_seq, plan.inbound_count
                 for message in fresh:
                     seq += 1

@@ -9,7 +9,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbox.changes import prune_change_log
-from inbox.threads import threads_changed_since
+from inbox.importer import import_document
+from inbox.threads import decode_updates_cursor, threads_changed_since
 from models import ThreadChange
 from models.base import utcnow
 from models.engine import club_session
@@ -42,3 +43,24 @@ async def test_old_change_log_rows_are_pruned_and_a_resume_still_catches_up(
         changed = await threads_changed_since(session, club.staff_ids["s1"], 0)
     assert [(view.thread.id, view.is_favorite, view.unread_count) for view, _ in changed] == [
         (changed[0][0].thread.id, True, 2)]
+
+
+async def test_an_import_stamps_the_threads_it_creates_or_extends_so_a_resume_catches_up(
+    http: httpx.AsyncClient, club: ClubFixture, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    lea = StaffClient(http, club, sessions)
+    before = (await lea.threads())["updatesCursor"]
+    document = dict(club.document)
+    document["threads"] = [{"target": {"member": "m2"}, "messages": [
+        {"id": "h1", "direction": "INBOUND", "channel": "EMAIL", "body": "From the old system",
+         "createdAt": "2026-10-01T10:00:00+00:00"}]}]
+    await import_document(sessions, document)
+    async with club_session(sessions, club.club_id) as session:
+        changed = await threads_changed_since(session, club.staff_ids["s1"],
+                                              decode_updates_cursor(club.staff_ids["s1"], before))
+        reasons = (await session.scalars(select(ThreadChange.reason).where(
+            ThreadChange.thread_id == changed[0][0].thread.id))).all()
+    assert [view.thread.member_id for view, _ in changed] == [club.member_ids["m2"]]
+    assert reasons == ["CREATED"]
+    await import_document(sessions, document)  # re-import: nothing changes, nothing is stamped
+    assert await logged(sessions, club) == 1
