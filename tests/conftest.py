@@ -3,22 +3,18 @@ INBOX_TEST_DATABASE_URL names a server), the ASGI app over real HTTP semantics, 
 
 from __future__ import annotations
 
-import asyncio
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.factory import create_app
 from inbox.settings import Settings
 from models.engine import create_engine, session_factory
-from models.migrate import upgrade
-from tests.databases import create_database, drop_database, server_url
+from tests.databases import fresh_database, server_url
 from tests.factories import TEST_SECRET, ClubFixture, make_club
 from tests.servers import SmtpServer, TwilioServer
 
@@ -26,21 +22,8 @@ from tests.servers import SmtpServer, TwilioServer
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh database for this run, migrated to head: never leftovers of another run."""
-    server = server_url()
-    if server is None:
-        path = tmp_path_factory.mktemp("db") / "inbox.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        upgrade(url)
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
         yield url
-        return
-    name = f"inbox_test_{uuid.uuid4().hex[:10]}"
-    asyncio.run(create_database(server, name))
-    url = make_url(server).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        asyncio.run(drop_database(server, name))
 
 
 @pytest.fixture(scope="session")

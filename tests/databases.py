@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 from sqlalchemy.engine import make_url
+
+from models.migrate import upgrade
 
 
 def server_url() -> str | None:
@@ -30,3 +37,23 @@ async def create_database(server: str, name: str) -> None:
 
 async def drop_database(server: str, name: str) -> None:
     await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def fresh_database(directory: Path, prefix: str = "inbox_test") -> Iterator[str]:
+    """A new database migrated to head, dropped afterwards: a SQLite file in `directory`, or a
+    PostgreSQL database on the run's server. Call it outside the event loop (sync fixtures)."""
+    server = server_url()
+    if server is None:
+        url = f"sqlite+aiosqlite:///{directory / 'inbox.db'}"
+        upgrade(url)
+        yield url
+        return
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    asyncio.run(create_database(server, name))
+    try:
+        url = make_url(server).set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        yield url
+    finally:
+        asyncio.run(drop_database(server, name))

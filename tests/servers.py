@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -31,7 +31,6 @@ import httpx
 import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -39,8 +38,6 @@ from starlette.routing import Route
 
 from app.factory import create_app
 from inbox.settings import Settings
-from models.migrate import upgrade
-from tests.databases import create_database, drop_database, server_url
 from tests.factories import TEST_SECRET
 
 PUBLIC_URL = "https://inbox.example"
@@ -194,26 +191,6 @@ def mailgun_signed(*, key: str = MAILGUN_KEY, timestamp: int | None = None, toke
 
 
 # --- a database of their own, an app with the channels configured, the command line ----------------
-
-@contextlib.contextmanager
-def fresh_database(directory: Path) -> Iterator[str]:
-    """A new migrated database (PostgreSQL when the run uses it): a dispatcher serves every club of its
-    database, so its tests must not send what other tests left queued."""
-    server = server_url()
-    if server is None:
-        url = f"sqlite+aiosqlite:///{directory / 'channels.db'}"
-        upgrade(url)
-        yield url
-        return
-    name = f"inbox_channels_{uuid.uuid4().hex[:10]}"
-    asyncio.run(create_database(server, name))
-    try:
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
-        yield url
-    finally:
-        asyncio.run(drop_database(server, name))
-
 
 # --- an app with the channels configured -----------------------------------------------------------
 

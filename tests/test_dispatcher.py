@@ -24,6 +24,7 @@ from inbox.transports import transports_from_settings
 from models import Delivery
 from models.base import utcnow
 from models.engine import create_engine, session_factory
+from tests.databases import fresh_database
 from tests.factories import BASE_MEMBERS, ClubFixture, make_club
 from tests.inbox_client import StaffClient
 from tests.servers import (
@@ -31,7 +32,6 @@ from tests.servers import (
     SmtpServer,
     TwilioServer,
     channel_settings,
-    fresh_database,
     inbox_command,
     mailgun_signed,
     post_sms,

@@ -4,10 +4,8 @@ INBOX_TEST_DATABASE_URL names a server, on a fresh PostgreSQL database."""
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import itertools
-import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -17,7 +15,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbox.smartlists import (
@@ -37,7 +34,7 @@ from inbox.smartlists import (
 from inbox.text import fold
 from models import Club, Member, MemberTag
 from models.engine import club_session, create_engine, session_factory
-from models.migrate import upgrade
+from tests.databases import fresh_database
 
 TODAY = date(2025, 6, 15)
 
@@ -82,35 +79,11 @@ def F(field: str, operator: str, *values: str) -> Filter:
 # ---------------------------------------------------------------------------------------------- database
 
 
-async def _on_server(server_url: str, statement: str) -> None:
-    import asyncpg
-
-    url = make_url(server_url)
-    conn = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-                                 database="postgres")
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 def filters_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A fresh database migrated to head: SQLite, or PostgreSQL when INBOX_TEST_DATABASE_URL is set."""
-    server = os.environ.get("INBOX_TEST_DATABASE_URL")
-    if not server:
-        url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('smartlists') / 'inbox.db'}"
-        upgrade(url)
+    """A database of this module's own: SQLite, or PostgreSQL when INBOX_TEST_DATABASE_URL is set."""
+    with fresh_database(tmp_path_factory.mktemp("smartlists"), prefix="inbox_sl") as url:
         yield url
-        return
-    name = f"inbox_sl_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_on_server(server, f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(server).set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
-        yield url
-    finally:
-        asyncio.run(_on_server(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @dataclass

@@ -23,9 +23,9 @@ from inbox.staff import create_api_key
 from inbox.threads import thread_change
 from models import Thread
 from models.engine import club_session, create_engine, session_factory
+from tests.databases import fresh_database
 from tests.factories import ClubFixture, make_club
 from tests.inbox_client import StaffClient
-from tests.servers import fresh_database
 from tests.ws_client import GraphQLWebSocket, live_server
 
 MESSAGE_ADDED = """subscription($id: ID!, $after: String) {
