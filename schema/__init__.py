@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from schema.cost import QueryCost
+from schema.documents import DocumentCache, DocumentStore
 from schema.errors import ErrorPolicy
 from schema.mutation import Mutation
 from schema.query import Query
@@ -14,17 +14,11 @@ from schema.subscription import Subscription
 from schema.timing import OperationTimer
 from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate
 
-MAX_DEPTH = 10
-MAX_ALIASES = 15
-MAX_TOKENS = 2000
-
-
 def build_schema(*, production: bool = False) -> strawberry.Schema:
+    documents = DocumentStore()
     extensions: list[object] = [
         OperationTimer,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: DocumentCache(documents),
         QueryCost,
         ErrorPolicy,
     ]
