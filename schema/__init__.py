@@ -8,13 +8,15 @@ from strawberry.schema.config import StrawberryConfig
 from schema.cost import QueryCost
 from schema.documents import DocumentCache, DocumentStore
 from schema.errors import ErrorPolicy
+from schema.execution import fast_execution_context
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
 from schema.timing import OperationTimer
 from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate
 
-def build_schema(*, production: bool = False) -> strawberry.Schema:
+def build_schema(*, production: bool = False, fast_execution: bool = True) -> strawberry.Schema:
+    """The schema; `fast_execution=False` runs graphql-core's executor alone (tests compare the two)."""
     documents = DocumentStore()
     extensions: list[object] = [
         OperationTimer,
@@ -26,7 +28,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         from strawberry.extensions import DisableIntrospection
 
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    schema = strawberry.Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -34,6 +36,9 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
     )
+    if fast_execution:
+        schema.execution_context_class = fast_execution_context(schema._schema)
+    return schema
 
 
 def print_schema_sdl() -> str:
