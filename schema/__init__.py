@@ -10,9 +10,11 @@ from schema.cost import QueryCost
 from schema.errors import ErrorPolicy
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.scalars import SCALAR_OVERRIDES
 from schema.subscription import Subscription
 from schema.timing import OperationTimer
 from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate
+from schema.wording import NullWording
 
 MAX_DEPTH = 10
 MAX_ALIASES = 15
@@ -27,6 +29,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         QueryCost,
         ErrorPolicy,
+        NullWording,
     ]
     if production:
         from strawberry.extensions import DisableIntrospection
@@ -39,6 +42,7 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         types=[Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
+        scalar_overrides=SCALAR_OVERRIDES,
     )
 
 
