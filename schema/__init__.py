@@ -11,9 +11,11 @@ from schema.errors import ErrorPolicy
 from schema.execution import fast_execution_context
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.scalars import SCALAR_OVERRIDES
 from schema.subscription import Subscription
 from schema.timing import OperationTimer
 from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate
+from schema.wording import NullWording
 
 def build_schema(*, production: bool = False, fast_execution: bool = True) -> strawberry.Schema:
     """The schema; `fast_execution=False` runs graphql-core's executor alone (tests compare the two)."""
@@ -23,6 +25,7 @@ def build_schema(*, production: bool = False, fast_execution: bool = True) -> st
         lambda: DocumentCache(documents),
         QueryCost,
         ErrorPolicy,
+        NullWording,
     ]
     if production:
         from strawberry.extensions import DisableIntrospection
@@ -35,6 +38,7 @@ def build_schema(*, production: bool = False, fast_execution: bool = True) -> st
         types=[Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
+        scalar_overrides=SCALAR_OVERRIDES,
     )
     if fast_execution:
         schema.execution_context_class = fast_execution_context(schema._schema)

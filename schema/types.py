@@ -128,10 +128,11 @@ class Club(Node):
         description="Whether members' SMS replies reach the inbox (the sms add-on, in CA, US or GB).")
     receives_email_replies: bool = strawberry.field(
         description="Whether members' email replies reach the inbox (the club has an inbound address).")
-    timezone: str
-    country: str
-    currency: str
-    addons: list[str]
+    timezone: str = strawberry.field(
+        description="IANA time zone, e.g. Europe/London: the calendar's days are this zone's.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2.")
+    currency: str = strawberry.field(description="ISO 4217.")
+    addons: list[str] = strawberry.field(description='Enabled add-ons, e.g. ["inbox", "sms"].')
 
     @classmethod
     def from_row(cls, row: ClubRow) -> Club:
@@ -168,12 +169,13 @@ class Member(Node):
     full_name: str
     email: str | None
     phone: str | None = strawberry.field(description="E.164, e.g. +33612345678.")
-    accepts_email: bool
-    accepts_sms: bool
+    accepts_email: bool = strawberry.field(
+        description="False once the member opted out of email; broadcasts then skip them.")
+    accepts_sms: bool = strawberry.field(description="False once the member opted out of SMS (e.g. replied STOP).")
     registered_at: dt.date
     birth_date: dt.date | None
     barcode: str | None
-    photo_url: str | None
+    photo_url: str | None = strawberry.field(description="The member's picture, if the platform has one.")
     address: Address | None
     emergency_contact: EmergencyContact | None
     tags: list[str]
@@ -409,7 +411,9 @@ class Thread(Node):
             view=view,
         )
 
-    @strawberry.field
+    @strawberry.field(
+        description="The thread's place in the viewer's list: comparing two sortKeys as strings, the greater comes "
+        "first\nin `threads`, under any status and search. Lets a client re-sort its list from `threadUpdated` alone.")
     def sort_key(self) -> str:
         return self.view.sort_key
 
@@ -592,7 +596,7 @@ class Message(Node):
         view = await info.context.loaders.thread_views.load(self.row.thread_id)
         return Thread.of(view)
 
-    @strawberry.field
+    @strawberry.field(description="Null only for an imported message whose author the import did not name.")
     async def author(self, info: Info) -> MessageAuthor | None:
         loaders = info.context.loaders
         if self.row.staff_id is not None:
@@ -635,15 +639,18 @@ class Message(Node):
 
 @strawberry.type(description="Threads with at least one unread message, neither muted nor archived, for the viewer.")
 class UnreadCounts:
+    id: strawberry.ID = strawberry.field(
+        description="The same for every read by one viewer, so a normalised client cache keeps one copy that every "
+        "payload and push updates.")
     members: int
     smartlists: int
     sessions: int
     total: int
 
     @classmethod
-    def of(cls, counts: DomainUnreadCounts) -> UnreadCounts:
-        return cls(members=counts.members, smartlists=counts.smartlists, sessions=counts.sessions,
-                   total=counts.total)
+    def of(cls, counts: DomainUnreadCounts, viewer_id: int) -> UnreadCounts:
+        return cls(id=strawberry.ID(encode_id("UnreadCounts", viewer_id)), members=counts.members,
+                   smartlists=counts.smartlists, sessions=counts.sessions, total=counts.total)
 
 
 def wrap_node(row: Any, club: ClubRow, info: Info) -> Node | None:
