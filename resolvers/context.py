@@ -78,7 +78,7 @@ class Context:
     def fresh_loaders(self) -> Any:
         """New dataloaders for what runs next in this task and the tasks it starts.
 
-        A WebSocket shares one context between its operations (pitfall 9): each operation runs in its
+        A WebSocket shares one context between its operations (built once per connection): each operation runs in its
         own task, and a subscription takes fresh loaders for every event, so no cache goes stale or
         crosses operations.
         """
