@@ -72,3 +72,5 @@ class Page(Generic[T]):
     has_previous_page: bool = False
     # Counts every item matching the list's filters, whatever the cursor; run only when asked.
     count_query: Any = field(default=None, repr=False)
+    # That count, when the list's own statement already made it.
+    total: int | None = None

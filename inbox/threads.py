@@ -32,7 +32,7 @@ from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput, UserError
 from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
 from inbox.search import member_search_condition, name_search_condition
-from models import Member, Message, Session, Smartlist, Thread, ThreadChange, ThreadState
+from models import Club, Member, Message, Session, Smartlist, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
 from models.upsert import dialect_insert, is_postgresql
 
@@ -175,11 +175,22 @@ def search_condition(category: str, search: str | None) -> tuple[ColumnElement[b
     return name_search_condition(Session.name_key, search), (Session, Session.id == Thread.session_id)
 
 
+@dataclass
+class ThreadPage(Page[ThreadView]):
+    # The club's change stamp, read by the list's statement (None when the page is empty).
+    change_seq: int | None = None
+
+
 async def list_threads(
-    session: AsyncSession, *, viewer_id: int | None, category: str, status: str, search: str | None,
-    first: int, after: str | None,
-) -> Page[ThreadView]:
-    """One page of the list: favorites first, then the viewer's activity date, then id (all descending)."""
+    session: AsyncSession, *, club_id: int, viewer_id: int | None, category: str, status: str,
+    search: str | None, first: int, after: str | None, with_total: bool = False,
+) -> ThreadPage:
+    """One page of the list: favorites first, then the viewer's activity date, then id (all descending).
+
+    One statement brings the page's threads with the viewer's state, targets and last messages, the
+    club's change stamp (the same snapshot as the page, for `threadUpdated(after:)`) and, when asked,
+    the list's total count.
+    """
     key = decode_cursor(after, thread_list_digest(viewer_id, category))
     condition, join = search_condition(category, search)
     conditions = [Thread.category == category, status_condition(status), condition]
@@ -195,13 +206,20 @@ async def list_threads(
     ranked = _ranked_ids(base, viewer_id, status, key, first + 1)
     query = with_target_and_last_message(
         viewer_join(select(Thread, ThreadState).join(ranked, ranked.c.id == Thread.id), viewer_id), category)
-    query = query.order_by(ranked.c.favorite.desc(), ranked.c.sort_at.desc(), ranked.c.id.desc())
-    views = _views(await session.execute(query), viewer_id)
-
     count_query = base(select(func.count(Thread.id)))
+    extra = [select(Club.change_seq).where(Club.id == club_id).scalar_subquery()]
+    if with_total:
+        extra.append(count_query.scalar_subquery())
+    query = query.add_columns(*extra)
+    query = query.order_by(ranked.c.favorite.desc(), ranked.c.sort_at.desc(), ranked.c.id.desc())
+    rows = (await session.execute(query)).all()
+    views = _views((row[:-len(extra)] for row in rows), viewer_id)
+
     page_views = views[:first]
-    return Page(items=page_views, cursors=[thread_cursor(v) for v in page_views],
-                has_next_page=len(views) > first, has_previous_page=key is not None, count_query=count_query)
+    return ThreadPage(items=page_views, cursors=[thread_cursor(v) for v in page_views],
+                      has_next_page=len(views) > first, has_previous_page=key is not None, count_query=count_query,
+                      total=int(rows[0][-1]) if rows and with_total else None,
+                      change_seq=int(rows[0][-len(extra)]) if rows else None)
 
 
 def _ranked_ids(base: Any, viewer_id: int | None, status: str, key: list[int] | None, limit: int) -> Any:

@@ -17,6 +17,7 @@ from resolvers.viewer import load_viewer
 from schema.enums import ThreadCategory, ThreadStatusFilter
 from schema.mutation import SmartlistFilterInput, UserError, filters_input
 from schema.permissions import HasInboxAddon
+from schema.selection import selects
 from schema.types import (
     Club,
     Connection,
@@ -87,7 +88,8 @@ class Query:
                       first: int | None = 20, after: str | None = None) -> ThreadConnection:
         status = status or ThreadStatusFilter.ALL
         page, updates_cursor = await threads.threads(info.context, category=category.value, status=status.value,
-                                                     search=search, first=first, after=after)
+                                                     search=search, first=first, after=after,
+                                                     with_total=selects(info, "totalCount"))
         return ThreadConnection.of(page, updates_cursor)
 
     @strawberry.field(permission_classes=INBOX)

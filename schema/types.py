@@ -84,8 +84,10 @@ class Connection(Generic[NodeT]):
     page: strawberry.Private[Page[Any]]
 
     @strawberry.field
-    async def total_count(self, info: Info) -> int:
-        return await info.context.total_count(self.page)
+    def total_count(self, info: Info) -> int:
+        if self.page.total is not None:
+            return self.page.total
+        return later(info.context.total_count(self.page))
 
 
 def connection(page: Page[Any], wrap: Callable[[Any], NodeT]) -> Connection[NodeT]:
