@@ -44,7 +44,9 @@ async def threads(ctx: Context, *, category: str, status: str, search: str | Non
         page = await list_threads(session, club_id=principal.club_id, viewer_id=principal.staff_id,
                                   category=category, status=status, search=search, first=size, after=after,
                                   with_total=with_total)
-        change_seq = page.change_seq if page.change_seq is not None else await club_change_seq(session, principal.club_id)
+        change_seq = page.change_seq
+        if change_seq is None:  # an empty page read no stamp
+            change_seq = await club_change_seq(session, principal.club_id)
     return page, encode_updates_cursor(ctx.viewer_id, change_seq)
 
 
