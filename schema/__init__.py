@@ -7,7 +7,8 @@ from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDept
 from strawberry.schema.config import StrawberryConfig
 
 from schema.cost import QueryCost
-from schema.errors import ErrorPolicy
+from schema.errors import ErrorPolicy, InboxSchema
+from schema.limits import InputLimits, guard_mutation_inputs
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.subscription import Subscription
@@ -26,13 +27,14 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         QueryCost,
-        ErrorPolicy,
+        InputLimits,
+        lambda: ErrorPolicy(production=production),
     ]
     if production:
         from strawberry.extensions import DisableIntrospection
 
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    schema = InboxSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -40,6 +42,8 @@ def build_schema(*, production: bool = False) -> strawberry.Schema:
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
     )
+    guard_mutation_inputs(schema)
+    return schema
 
 
 def print_schema_sdl() -> str:
