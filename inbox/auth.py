@@ -84,6 +84,9 @@ async def _authenticate_staff_token(session: AsyncSession, secret: str, token: s
         raise Unauthenticated("Token expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated("Invalid token") from exc
+    expires_at = _expiry(claims["exp"])
+    if expires_at is None or not all(isinstance(claims[name], str) for name in ("sub", "club")):
+        raise Unauthenticated("Invalid token")  # validly signed, but claims no issuer of ours would write
     row = (
         await session.execute(
             select(Staff.id, Club.id, Club.slug, Club.addons)
@@ -96,9 +99,16 @@ async def _authenticate_staff_token(session: AsyncSession, secret: str, token: s
         raise Unauthenticated("Unknown staff user")
     staff_id, club_id, slug, addons = row
     return Principal(
-        club_id=club_id, club_slug=slug, addons=tuple(addons or ()), staff_id=staff_id,
-        expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+        club_id=club_id, club_slug=slug, addons=tuple(addons or ()), staff_id=staff_id, expires_at=expires_at,
     )
+
+
+def _expiry(exp: object) -> datetime | None:
+    """The token's expiry, or None when `exp` is no representable time (1e300, 10**20)."""
+    try:
+        return datetime.fromtimestamp(int(exp), UTC)  # type: ignore[call-overload]
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None
 
 
 async def _authenticate_api_key(session: AsyncSession, key: str) -> Principal:
