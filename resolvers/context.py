@@ -106,7 +106,7 @@ class Context:
         if page.count_query is None:
             return len(page.items)
         async with self.db() as session:
-            return int(await session.scalar(page.count_query) or 0)
+            return int(await session.scalar(page.count_statement()) or 0)
 
     @property
     def loaded_club(self) -> Club | None:
