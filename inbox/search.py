@@ -14,7 +14,7 @@ def _contains(column: InstrumentedAttribute[str] | ColumnElement[str], word: str
 
 
 def member_search_condition(search: str | None) -> ColumnElement[bool]:
-    """Every word matches the first name, last name, email or phone (see inbox.md, Search)."""
+    """Every word matches the first name, last name, email or phone (see docs/rules.md, The thread list)."""
     terms = SearchTerms.parse(search)
     conditions: list[ColumnElement[bool]] = [_contains(Member.search_text, w) for w in terms.text_words]
     conditions += [_contains(Member.phone_digits, digits) for digits in terms.phone_words]

@@ -1,4 +1,4 @@
-"""GraphiQL works offline: the page and its assets come from this server (operations.md, Browsers),
+"""GraphiQL works offline: the page and its assets come from this server (docs/operations.md),
 the committed assets are the pinned npm builds, and it renders and subscribes in a real browser."""
 
 from __future__ import annotations
