@@ -108,6 +108,11 @@ class Context:
         async with self.db() as session:
             return int(await session.scalar(page.count_query) or 0)
 
+    @property
+    def loaded_club(self) -> Club | None:
+        """The caller's club when already loaded (the view loads it before any resolver runs)."""
+        return self._club
+
     async def club(self) -> Club:
         """The caller's club, loaded once per context (concurrent resolvers wait for the one load)."""
         if self._club is None:
