@@ -17,6 +17,7 @@ from schema.timing import OperationTimer
 from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate
 from schema.wording import NullWording
 
+
 def build_schema(*, production: bool = False, fast_execution: bool = True) -> strawberry.Schema:
     """The schema; `fast_execution=False` runs graphql-core's executor alone (tests compare the two)."""
     documents = DocumentStore()

@@ -3,20 +3,27 @@ the committed assets are the pinned npm builds, and it renders and subscribes in
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import os
 import re
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from playwright.async_api import Browser, Page, Route, async_playwright
 
 from app.factory import create_app
 from app.graphiql import ASSETS, ASSETS_PATH
 from inbox.settings import Settings
-from tests.browser import chromium, offline_page, served
 from tests.factories import TEST_SECRET, ClubFixture
+from tests.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 NPM_PROJECT = ROOT / "web-tools" / "graphiql"
@@ -92,6 +99,64 @@ async def test_production_serves_neither_the_page_nor_its_assets(database_url: s
 
 
 # --- in a real browser, with no network but the server ----------------------------------------------
+
+# Debian's Chromium under Playwright, never a downloaded browser.
+CHROMIUM = Path(os.environ.get("INBOX_TEST_CHROMIUM", "/usr/bin/chromium"))
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[Browser]:
+    """Headless Chromium; skipped locally when it is not installed, a failure under CI."""
+    if not CHROMIUM.exists():
+        message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@asynccontextmanager
+async def offline_page(browser: Browser, origin: str) -> AsyncIterator[tuple[Page, list[str]]]:
+    """A page in a fresh context that reaches `origin` only; yields it and the list of refused URLs."""
+    context = await browser.new_context()
+    refused: list[str] = []
+
+    async def only_origin(route: Route) -> None:
+        url = route.request.url
+        if url.startswith(origin + "/") or url.startswith("data:"):
+            await route.continue_()
+        else:
+            refused.append(url)
+            await route.abort("internetdisconnected")
+
+    await context.route("**/*", only_origin)
+    try:
+        yield await context.new_page(), refused
+    finally:
+        await context.close()
+
+
+@asynccontextmanager
+async def served(app: Any) -> AsyncIterator[str]:
+    """`app` (its lifespan already running) on a free port under uvicorn; yields its origin."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "the server under test did not start"
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
 
 
 async def _editor(page: Any, selector: str) -> str:
