@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 from app.cors import BrowserOrigins
+from app.graphiql import asset_routes
 from app.graphql_view import InboxGraphQL
 from app.limits import BodySizeLimit
 from app.metrics import Metrics
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *([] if settings.is_production else asset_routes()),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.render),

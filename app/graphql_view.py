@@ -11,7 +11,7 @@ from typing import Any
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -21,6 +21,7 @@ from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
+from app.graphiql import graphiql_page
 from inbox.auth import Principal, authenticate, bearer_value
 from inbox.errors import DomainError, ServiceUnavailable, Unauthenticated
 from inbox.principals import PrincipalCache
@@ -126,6 +127,9 @@ class InboxGraphQL(GraphQL):
         response = await self._handle_http(request, request_id)
         response.headers["X-Request-Id"] = request_id
         await response(scope, receive, send)
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(graphiql_page())
 
     async def _handle_http(self, request: Request, request_id: str) -> Response:
         if self._wants_ide(request):

@@ -1,4 +1,4 @@
-"""Loading a club's data from its JSON document (operations.md, "Import format").
+"""Loading a club's data from its JSON document (docs/import.md).
 
 Two steps, so that nothing is written when anything is wrong:
 

@@ -19,7 +19,7 @@ async def list_members(
     session: AsyncSession, *, search: str | None, first: int, after: str | None,
     condition: ColumnElement[bool] | None = None, list_name: tuple[object, ...] = ("members",),
 ) -> Page[Member]:
-    """Members by last name, first name, id; narrowed by the search rules of inbox.md and, for a
+    """Members by last name, first name, id; narrowed by the search rules of docs/rules.md and, for a
     smartlist, by its `condition` (`list_name` then names that list in cursors)."""
     digest = list_digest(*list_name, search or "")
     key = decode_cursor(after, digest)

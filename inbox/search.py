@@ -23,7 +23,7 @@ def _distinct(words: Iterable[str]) -> list[str]:
 
 
 def member_search_condition(search: str | None) -> ColumnElement[bool]:
-    """Every word matches the first name, last name, email or phone (see inbox.md, Search)."""
+    """Every word matches the first name, last name, email or phone (see docs/rules.md, The thread list)."""
     terms = SearchTerms.parse(search)
     conditions: list[ColumnElement[bool]] = [_contains(Member.search_text, w) for w in _distinct(terms.text_words)]
     conditions += [_contains(Member.phone_digits, digits) for digits in _distinct(terms.phone_words)]

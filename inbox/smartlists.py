@@ -2,7 +2,7 @@
 
 A smartlist is a dynamic segment: its members are whoever matches its filters at query time, so the
 filters are stored as data (`Smartlist.filters`) and compiled on every count or send. The rules are
-those of inbox.md, "Smartlist filters".
+those of docs/rules.md, "Smartlist filters".
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Threads as each staff user sees them: ordering, the muted rule, unread, flags and the list.
 
-Every per-viewer rule of inbox.md lives here, once, as SQL expressions (for lists and counts) and as
+Every per-viewer rule of docs/rules.md lives here, once, as SQL expressions (for lists and counts) and as
 the `ThreadView` properties (for one thread), built from the same columns.
 """
 

@@ -1,4 +1,4 @@
-"""Subscriptions over a real WebSocket (inbox.md, Real time; security-and-reliability.md, WebSocket)."""
+"""Subscriptions over a real WebSocket (docs/rules.md, Real time; docs/api.md, Subscriptions)."""
 
 from __future__ import annotations
 
