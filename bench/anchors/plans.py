@@ -28,6 +28,8 @@ class Plan:
     warmup: int = 30
     settle_seconds: float = 3.0
     idle_seconds: float = 10.0
+    # No new subscriber is opened after this many seconds of opening (each crowd).
+    open_seconds: float = 150.0
     postgraphile: bool = True
 
 
@@ -39,4 +41,5 @@ PLANS = {
 }
 # For the test suite: the tiny club, one short round, a handful of subscribers, no Node.
 SMOKE = replace(PLANS["tiny"], rounds=1, requests=3, seconds=0.3, live_sends=5, subscribers=10, fanout_large=0,
-                fanouts=1, broadcasts=1, warmup=3, settle_seconds=0.5, idle_seconds=1.0, postgraphile=False)
+                fanouts=1, broadcasts=1, warmup=3, settle_seconds=0.5, idle_seconds=1.0, open_seconds=20.0,
+                postgraphile=False)

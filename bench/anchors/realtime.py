@@ -135,14 +135,19 @@ class Crowd:
     hub: Hub = field(default_factory=Hub)
     members: list[Subscriber] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
+    skipped: int = 0
 
-    async def grow(self, total: int) -> float:
-        """Open subscribers until there are `total` (or fewer, if some are refused); the seconds it took."""
+    async def grow(self, total: int, limit: float) -> float:
+        """Open subscribers until there are `total` (fewer if some are refused, or when `limit` seconds
+        pass first: the rest are counted in `skipped`); the seconds it took."""
         started = time.perf_counter()
         semaphore = asyncio.Semaphore(OPENING_AT_ONCE)
 
         async def one(index: int) -> None:
             async with semaphore:
+                if time.perf_counter() - started > limit:
+                    self.skipped += 1
+                    return
                 try:
                     self.members.append(await Subscriber.open(self.url, self.tokens[index % len(self.tokens)],
                                                               self.hub))

@@ -267,7 +267,7 @@ def _ws_url(server: Server) -> str:
     return server.url.replace("http://", "ws://") + "/graphql"
 
 
-async def _fanout(crowd: Crowd, sender: Endpoint, token: str, thread: str) -> dict[str, Any]:
+async def _fanout(crowd: Crowd, sender: Endpoint, token: str, thread: str, asked: int) -> dict[str, Any]:
     alive = crowd.alive
     failed_before = len(crowd.hub.failures)
     mark = marker()
@@ -275,7 +275,8 @@ async def _fanout(crowd: Crowd, sender: Endpoint, token: str, thread: str) -> di
     await _send(sender, token, thread, f"À toute l'équipe {mark}")
     answered = time.perf_counter()
     arrivals = await crowd.hub.wait(mark, alive, FANOUT_TIMEOUT)
-    return {"subscribers": alive, "received": len(arrivals), "failed": len(crowd.hub.failures) - failed_before,
+    return {"asked": asked, "opened": len(crowd.members), "ended_before": failed_before, "subscribers": alive,
+            "received": len(arrivals), "failed": len(crowd.hub.failures) - failed_before,
             "mutation_ms": (answered - started) * 1000,
             "first_ms": (min(arrivals) - started) * 1000 if arrivals else None,
             "last_ms": (max(arrivals) - started) * 1000 if arrivals else None,
@@ -290,7 +291,7 @@ async def measure_crowds(loaded: Loaded, sender: Endpoint, receiver: Server, pla
     crowd = Crowd(_ws_url(receiver), [_token(s) for s in loaded.fixture.other_staff])
     try:
         rss_before = rss_bytes(receiver.pid)
-        opening = await crowd.grow(plan.subscribers)
+        opening = await crowd.grow(plan.subscribers, plan.open_seconds)
         await asyncio.sleep(plan.settle_seconds)
         rss_after = rss_bytes(receiver.pid)
         cpu_before = cpu_seconds(receiver.pid)
@@ -299,6 +300,7 @@ async def measure_crowds(loaded: Loaded, sender: Endpoint, receiver: Server, pla
         opened = len(crowd.members)
         results.facts["idle"] = {
             "subscribers": opened, "asked": plan.subscribers, "refused": len(crowd.refused),
+            "not_opened_in_time": crowd.skipped,
             "refusals": crowd.refused[:3], "open_seconds": opening, "rss_before": rss_before,
             "rss_after": rss_after, "bytes_per_connection": (rss_after - rss_before) / opened if opened else None,
             "idle_cpu_share": idle_cpu, "failed_while_idle": len(crowd.hub.failures),
@@ -307,16 +309,16 @@ async def measure_crowds(loaded: Loaded, sender: Endpoint, receiver: Server, pla
                  (rss_after - rss_before) / max(opened, 1) / 1000, idle_cpu * 100)
         fanouts = []
         for _ in range(plan.fanouts):
-            fanouts.append(await _fanout(crowd, sender, token, thread))
-            log.info("fan-out to %d: %d received, last after %s ms", fanouts[-1]["subscribers"],
+            fanouts.append(await _fanout(crowd, sender, token, thread, plan.subscribers))
+            log.info("fan-out to %d live subscribers: %d received, last after %s ms", fanouts[-1]["subscribers"],
                      fanouts[-1]["received"], _ms(fanouts[-1]["last_ms"]))
             await asyncio.sleep(1.0)
         results.facts["fanout"] = fanouts
         if plan.fanout_large > plan.subscribers:
-            await crowd.grow(plan.fanout_large)
+            await crowd.grow(plan.fanout_large, plan.open_seconds)
             await asyncio.sleep(plan.settle_seconds)
-            large = await _fanout(crowd, sender, token, thread)
-            large.update(asked=plan.fanout_large, refused=len(crowd.refused), refusals=crowd.refused[:3])
+            large = await _fanout(crowd, sender, token, thread, plan.fanout_large)
+            large.update(refused=len(crowd.refused), refusals=crowd.refused[:3], not_opened_in_time=crowd.skipped)
             results.facts["fanout_large"] = large
             log.info("fan-out to %d (of %d asked): %d received, %d failed, last after %s ms", large["subscribers"],
                      plan.fanout_large, large["received"], large["failed"], _ms(large["last_ms"]))
