@@ -30,7 +30,15 @@ from bench.anchors.processes import (
     rss_bytes,
 )
 from bench.anchors.realtime import Crowd, Hub, Subscriber
-from bench.anchors.sql import BroadcastTarget, Captured, Replay, capture, connection_pool, delivery_insert
+from bench.anchors.sql import (
+    BroadcastTarget,
+    Captured,
+    Connections,
+    Replay,
+    capture,
+    connections,
+    delivery_insert,
+)
 from bench.anchors.timing import Figure, latencies, percentile, throughput
 from bench.client import SECRET, running_app
 from bench.database import analyze, fresh_database, server_version
@@ -167,7 +175,7 @@ async def _check_pages(inbox: Endpoint, postgraphile: Endpoint | None, token: st
             raise RequestFailed(f"PostGraphile's page has {len(theirs['allThreads']['edges'])} threads")
 
 
-async def measure_requests(loaded: Loaded, inbox: Endpoint, postgraphile: Endpoint | None, pool: Any,
+async def measure_requests(loaded: Loaded, inbox: Endpoint, postgraphile: Endpoint | None, database: Connections,
                            plan: Plan, results: Results) -> None:
     token = _token(loaded.fixture.viewer)
     pg_vars = {"club": str(loaded.club_id), "staff": str(loaded.viewer_id), "after": None}
@@ -178,7 +186,7 @@ async def measure_requests(loaded: Loaded, inbox: Endpoint, postgraphile: Endpoi
         return lambda: inbox.graphql(query, loaded.variables[name], token)
 
     def sql(name: str) -> Replay:
-        return Replay(pool, loaded.captured[name])
+        return Replay(database, loaded.captured[name])
 
     measurer.p50("threads.inbox.p50", "threads page, this project", ours("threads", docs.THREADS_PAGE))
     if postgraphile is not None:
@@ -214,20 +222,21 @@ async def _send(inbox: Endpoint, token: str, thread: str, body: str, subject: st
     return data
 
 
-async def measure_broadcast(loaded: Loaded, inbox: Endpoint, pool: Any, plan: Plan, results: Results) -> None:
+async def measure_broadcast(loaded: Loaded, inbox: Endpoint, database: Connections, plan: Plan,
+                            results: Results) -> None:
     """sendMessage to the newsletter smartlist over HTTP, and one set-based INSERT of as many delivery
     rows through asyncpg (rolled back), in turns."""
     token = _token(loaded.fixture.viewer)
     target = BroadcastTarget(loaded.club_id, loaded.newsletter_thread_id)
     send = results.figure("broadcast.inbox", "sendMessage to the smartlist, over HTTP", "ms")
     insert = results.figure("broadcast.sql", "one INSERT … SELECT of its delivery rows", "ms")
-    await delivery_insert(pool, target)
+    await delivery_insert(database, target)
     for number in range(plan.broadcasts):
         started = time.perf_counter()
         data = await _send(inbox, token, loaded.fixture.newsletter_thread, f"Newsletter n°{number + 1}",
                            subject="La newsletter")
         send.rounds.append((time.perf_counter() - started) * 1000)
-        seconds, rows = await delivery_insert(pool, target)
+        seconds, rows = await delivery_insert(database, target)
         insert.rounds.append(seconds * 1000)
         results.facts["broadcast_deliveries"] = data["sendMessage"]["message"]["deliverySummary"]["total"]
         results.facts["broadcast_insert_rows"] = rows
@@ -359,13 +368,13 @@ async def run(plan: Plan, *, database: str, redis: str | None, seed: int) -> Res
                 servers.append(postgraphile_server(url, logs))
             started_servers = await asyncio.gather(*(stack.enter_async_context(s) for s in servers))
             server_a, server_b = started_servers[:2]
-            pool = await stack.enter_async_context(connection_pool(url, CLIENTS))
+            direct = await stack.enter_async_context(connections(url, CLIENTS))
             inbox = await stack.enter_async_context(endpoint("inbox-a", server_a.url))
             postgraphile = (await stack.enter_async_context(endpoint("postgraphile", started_servers[2].url))
                             if use_postgraphile else None)
             log.info("servers up (logs in %s)", logs)
-            await measure_requests(loaded, inbox, postgraphile, pool, plan, results)
-            await _section("broadcast", measure_broadcast(loaded, inbox, pool, plan, results), results)
+            await measure_requests(loaded, inbox, postgraphile, direct, plan, results)
+            await _section("broadcast", measure_broadcast(loaded, inbox, direct, plan, results), results)
             await _section("send -> receive", measure_live(loaded, inbox, server_b, plan, results), results)
             await _section("subscribers", measure_crowds(loaded, inbox, server_b, plan, results), results)
             results.facts["rss_end"] = {"inbox-a": rss_bytes(server_a.pid), "inbox-b": rss_bytes(server_b.pid)}

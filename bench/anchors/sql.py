@@ -45,29 +45,48 @@ async def capture(client: BenchClient, query: str, variables: dict[str, Any], st
     return Captured(list(log.statements))
 
 
+class Connections:
+    """Plain asyncpg connections, one lent to each concurrent caller: unlike a pool's, a returned
+    connection costs no reset round trip, so the anchor times the statements alone."""
+
+    def __init__(self, connections: list[asyncpg.Connection]) -> None:
+        self._free = connections
+
+    @asynccontextmanager
+    async def lend(self) -> AsyncIterator[asyncpg.Connection]:
+        if not self._free:
+            raise RuntimeError("more concurrent callers than connections")
+        connection = self._free.pop()
+        try:
+            yield connection
+        finally:
+            self._free.append(connection)
+
+
 @asynccontextmanager
-async def connection_pool(database_url: str, size: int) -> AsyncIterator[asyncpg.Pool]:
+async def connections(database_url: str, count: int) -> AsyncIterator[Connections]:
     url = make_url(database_url)
-    pool = await asyncpg.create_pool(host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username,
-                                     password=url.password, database=url.database, min_size=size, max_size=size)
+    opened = [await asyncpg.connect(host=url.host or "127.0.0.1", port=url.port or 5432, user=url.username,
+                                    password=url.password, database=url.database) for _ in range(count)]
     try:
-        yield pool
+        yield Connections(list(opened))
     finally:
-        await pool.close()
+        for connection in opened:
+            await connection.close()
 
 
 class Replay:
-    """One request's statements sent again, in order, on one pooled connection (no transaction: the
-    server's own BEGIN/ROLLBACK and pings are what this anchor leaves out)."""
+    """One request's statements sent again, in order, on one connection (no transaction: the server's
+    own BEGIN/ROLLBACK and pings are what this anchor leaves out)."""
 
-    def __init__(self, pool: asyncpg.Pool, captured: Captured) -> None:
+    def __init__(self, connections: Connections, captured: Captured) -> None:
         if not captured.replayable:
             raise ValueError("only reads are replayed")
-        self.pool = pool
+        self.connections = connections
         self.statements = [(s.sql, tuple(s.parameters or ())) for s in captured.statements]
 
     async def __call__(self) -> None:
-        async with self.pool.acquire() as connection:
+        async with self.connections.lend() as connection:
             for sql, parameters in self.statements:
                 await connection.fetch(sql, *parameters)
 
@@ -93,9 +112,9 @@ FROM member m JOIN member_tag t ON t.member_id = m.id AND t.tag = $3
 WHERE m.club_id = $1"""
 
 
-async def delivery_insert(pool: asyncpg.Pool, target: BroadcastTarget) -> tuple[float, int]:
+async def delivery_insert(connections: Connections, target: BroadcastTarget) -> tuple[float, int]:
     """Seconds of the set-based INSERT of one broadcast's delivery rows, and its row count; rolled back."""
-    async with pool.acquire() as connection:
+    async with connections.lend() as connection:
         transaction = connection.transaction()
         await transaction.start()
         try:

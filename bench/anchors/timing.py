@@ -55,7 +55,6 @@ class Figure:
     label: str
     unit: str
     rounds: list[float] = field(default_factory=list)
-    note: str = ""
 
     @property
     def value(self) -> float | None:
