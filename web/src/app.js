@@ -128,9 +128,9 @@ function Inbox({ onExpired }) {
   if (!boot) return html`<p class="loading">${error || "Loading…"}</p>`;
   const timeZone = boot.club.timezone;
   return html`<div class=${`inbox ${detailsOpen ? "" : "no-details"}`}>
-    <${ChatList} counts=${counts} category=${category} setCategory=${(c) => { setCategory(c); setSearch(""); }}
+    <${ChatList} counts=${counts} category=${category} setCategory=${(c) => { if (c !== category) { setList(EMPTY_LIST); setCategory(c); setSearch(""); } }}
       status=${status} setStatus=${setStatus} search=${search} setSearch=${setSearch} list=${list} key=${category}
-      selectedId=${selected && selected.id} timeZone=${timeZone} onOpen=${open} onAction=${act} onMore=${more}
+      selectedId=${selected && selected.id} timeZone=${timeZone} viewerId=${boot.viewer && boot.viewer.id} onOpen=${open} onAction=${act} onMore=${more}
       onNewChat=${() => setPencil(true)} />
     ${chat ? html`<${Chat} key=${chat.id} api=${api} chat=${chat} thread=${selected && selected.id === chat.id ? selected : null}
         club=${boot.club} viewer=${boot.viewer} deliveryChange=${deliveryChange} detailsOpen=${detailsOpen}

@@ -35,7 +35,8 @@ function Message({ message, viewer, timeZone }) {
       <span class="channel">${message.channel === "SMS" ? "SMS" : "Email"}</span></div>
     ${message.subject && html`<div class="subject">${message.subject}</div>`}
     <div class="body">${message.body}</div>
-    ${outbound && html`<div class="delivery">${message.pending ? "Sending…" : deliverySummary(message.deliverySummary)}</div>`}
+    ${outbound && (message.pending || message.deliverySummary?.total > 0) && html`<div class="delivery">
+      ${message.pending ? "Sending…" : deliverySummary(message.deliverySummary)}</div>`}
   </li>`;
 }
 

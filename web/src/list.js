@@ -39,7 +39,13 @@ function ActionsMenu({ thread, onAction, onClose, returnFocus }) {
   </ul>`;
 }
 
-function ThreadItem({ thread, selected, timeZone, onOpen, onAction }) {
+function previewAuthor(message, viewerId) {
+  const author = message.author;
+  if (message.direction !== "OUTBOUND" || !author || author.__typename !== "Staff") return "";
+  return author.id === viewerId ? "You: " : `${author.name.split(" ")[0]}: `;
+}
+
+function ThreadItem({ thread, selected, timeZone, viewerId, onOpen, onAction }) {
   const [menuOpen, setMenuOpen] = useState(false);
   const button = useRef(null);
   const last = thread.lastMessage;
@@ -52,7 +58,7 @@ function ThreadItem({ thread, selected, timeZone, onOpen, onAction }) {
       <time datetime=${thread.activityAt || ""}>${listDate(thread.activityAt, timeZone)}</time>
     </div>
     <div class="thread-bottom">
-      <span class="preview">${last ? `${last.direction === "OUTBOUND" ? "You: " : ""}${last.preview}` : "No message yet"}</span>
+      <span class="preview">${last ? `${previewAuthor(last, viewerId)}${last.preview}` : "No message yet"}</span>
       <${Badge} count=${thread.unreadCount} muted=${thread.isMuted} />
       <span class="actions">
         <button class="more" ref=${button} aria-label=${`Actions for ${thread.title}`} aria-haspopup="menu"
@@ -65,8 +71,9 @@ function ThreadItem({ thread, selected, timeZone, onOpen, onAction }) {
 }
 
 export function ChatList({ counts, category, setCategory, status, setStatus, search, setSearch, list, selectedId,
-  timeZone, onOpen, onAction, onMore, onNewChat }) {
+  timeZone, viewerId, onOpen, onAction, onMore, onNewChat }) {
   const sentinel = useRef(null);
+  const scroller = useRef(null);
   const [text, setText] = useState(search);
   useEffect(() => {
     const timer = setTimeout(() => setSearch(text.trim()), 250);
@@ -74,7 +81,8 @@ export function ChatList({ counts, category, setCategory, status, setStatus, sea
   }, [text]);
   useEffect(() => {
     if (!sentinel.current) return undefined;
-    const observer = new IntersectionObserver((entries) => entries[0].isIntersecting && onMore());
+    const observer = new IntersectionObserver((entries) => entries[0].isIntersecting && onMore(),
+      { root: scroller.current, rootMargin: "200px" });
     observer.observe(sentinel.current);
     return () => observer.disconnect();
   }, [list.hasNextPage, list.endCursor, list.loading]);
@@ -104,11 +112,13 @@ export function ChatList({ counts, category, setCategory, status, setStatus, sea
     </div>
     <input type="search" class="search" aria-label="Search" placeholder="Search" value=${text}
       onInput=${(e) => setText(e.currentTarget.value)} />
-    <ul aria-label="Threads" role="list" class="threads">
-      ${list.items.map((thread) => html`<${ThreadItem} key=${thread.id} thread=${thread}
-          selected=${thread.id === selectedId} timeZone=${timeZone} onOpen=${onOpen} onAction=${onAction} />`)}
-    </ul>
-    ${list.hasNextPage && html`<div ref=${sentinel} class="more-threads">Loading…</div>`}
-    ${!list.loading && list.items.length === 0 && html`<p class="empty">No chats here.</p>`}
+    <div class="scroller" ref=${scroller}>
+      <ul aria-label="Threads" role="list" class="threads">
+        ${list.items.map((thread) => html`<${ThreadItem} key=${thread.id} thread=${thread}
+            selected=${thread.id === selectedId} timeZone=${timeZone} viewerId=${viewerId} onOpen=${onOpen} onAction=${onAction} />`)}
+      </ul>
+      ${list.hasNextPage && html`<div ref=${sentinel} class="more-threads">Loading…</div>`}
+      ${!list.loading && list.items.length === 0 && html`<p class="empty">No chats here.</p>`}
+    </div>
   </nav>`;
 }

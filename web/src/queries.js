@@ -2,7 +2,7 @@
 
 const THREAD_ITEM = `
   id category title activityAt unreadCount isFavorite isMuted isArchived sortKey latestCursor
-  lastMessage { id preview(length: 90) direction }`;
+  lastMessage { id preview(length: 90) direction author { __typename ... on Staff { id name } } }`;
 
 const COUNTS = "members smartlists sessions total";
 
