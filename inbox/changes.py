@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from sqlalchemy import delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from inbox.database import is_outage
 from models import Club, Thread, ThreadChange
 from models.base import utcnow
 from models.engine import begin_write
@@ -100,6 +101,9 @@ async def prune_change_log_forever(sessions: async_sessionmaker[AsyncSession], e
             removed = await prune_change_log(sessions)
             if removed:
                 log.info("pruned %d change-log rows", removed)
-        except Exception:
-            log.exception("pruning the change log failed")
+        except Exception as exc:
+            if is_outage(exc):
+                log.warning("pruning the change log: database unavailable, next round in %.0f s", every)
+            else:
+                log.exception("pruning the change log failed")
         await asyncio.sleep(every)

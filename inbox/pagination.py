@@ -10,6 +10,7 @@ import base64
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from inbox.errors import BadUserInput
@@ -33,6 +34,11 @@ def page_size(first: int | None, last: int | None = None, default: int = 20) -> 
 
 def list_digest(*parts: Any) -> str:
     """A short digest naming one list (kind, viewer, filters): cursors carry it."""
+    return _digest(tuple(tuple(part) if isinstance(part, list) else part for part in parts))
+
+
+@lru_cache(maxsize=4096)  # every cursor of a page names the same list: one sha256 per list, not per item
+def _digest(parts: tuple[Any, ...]) -> str:
     raw = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
 

@@ -261,7 +261,7 @@ def _age(rule: Filter, today: date) -> ColumnElement[bool]:
 def _has_tag(names: Sequence[str] | None) -> ColumnElement[bool]:
     """The member has a tag of `names` (any tag when None).
 
-    Case-insensitive: both sides go through the database's lower(), so they fold alike (pitfall 20:
+    Case-insensitive: both sides go through the database's lower(), so they fold alike (but
     SQLite's lower() folds ASCII letters only, so there "Élite" and "élite" stay different).
     """
     query = select(MemberTag.member_id)

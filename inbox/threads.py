@@ -93,6 +93,9 @@ class ThreadView:
     thread: Thread
     state: ThreadState | None
     viewer_id: int | None
+    # Loaded with the thread when the query joined them (lists, by-id loads); None otherwise.
+    target: Member | Smartlist | Session | None = None
+    last_message: Message | None = None
 
     @property
     def is_favorite(self) -> bool:
@@ -190,12 +193,10 @@ async def list_threads(
     if key is not None and (len(key) != 3 or not all(isinstance(part, int) for part in key)):
         raise BadUserInput("Malformed cursor")
     ranked = _ranked_ids(base, viewer_id, status, key, first + 1)
-    query = (
-        viewer_join(select(Thread, ThreadState).join(ranked, ranked.c.id == Thread.id), viewer_id)
-        .order_by(ranked.c.favorite.desc(), ranked.c.sort_at.desc(), ranked.c.id.desc())
-    )
-    rows = (await session.execute(query)).all()
-    views = [ThreadView(thread, state, viewer_id) for thread, state in rows]
+    query = with_target_and_last_message(
+        viewer_join(select(Thread, ThreadState).join(ranked, ranked.c.id == Thread.id), viewer_id), category)
+    query = query.order_by(ranked.c.favorite.desc(), ranked.c.sort_at.desc(), ranked.c.id.desc())
+    views = _views(await session.execute(query), viewer_id)
 
     count_query = base(select(func.count(Thread.id)))
     page_views = views[:first]
@@ -236,9 +237,34 @@ async def load_thread_views(
     """Threads by id, each with the viewer's state, in one statement (club-filtered by the session)."""
     if not thread_ids:
         return {}
-    rows = (await session.execute(viewer_join(select(Thread, ThreadState), viewer_id)
-                                  .where(Thread.id.in_(set(thread_ids))))).all()
-    return {thread.id: ThreadView(thread, state, viewer_id) for thread, state in rows}
+    query = with_target_and_last_message(viewer_join(select(Thread, ThreadState), viewer_id))
+    views = _views(await session.execute(query.where(Thread.id.in_(set(thread_ids)))), viewer_id)
+    return {view.thread.id: view for view in views}
+
+
+_TARGET_JOINS: dict[str, tuple[Any, Any]] = {
+    "MEMBER": (Member, Member.id == Thread.member_id),
+    "SMARTLIST": (Smartlist, Smartlist.id == Thread.smartlist_id),
+    "SESSION": (Session, Session.id == Thread.session_id),
+}
+
+
+def with_target_and_last_message(query: Any, category: str | None = None) -> Any:
+    """Add the thread's target (of `category`, or of any category) and its last message to a
+    `select(Thread, ThreadState)`: the list's titles, targets and previews come in the same statement."""
+    for name, (model, on) in _TARGET_JOINS.items():
+        if category is None or name == category:
+            query = query.add_columns(model).outerjoin(model, on)
+    return query.add_columns(Message).outerjoin(Message, Message.id == Thread.last_message_id)
+
+
+def _views(result: Any, viewer_id: int | None) -> list[ThreadView]:
+    """Thread views of rows (thread, state, target(s)..., last message): the one target that is set."""
+    views = []
+    for thread, state, *targets, last_message in result:
+        target = next((t for t in targets if t is not None), None)
+        views.append(ThreadView(thread, state, viewer_id, target, last_message))
+    return views
 
 
 async def load_thread_view(session: AsyncSession, viewer_id: int | None, thread_id: int) -> ThreadView | None:

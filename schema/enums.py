@@ -14,13 +14,14 @@ class ThreadCategory(Enum):
     SESSION = "SESSION"
 
 
-@strawberry.enum
+@strawberry.enum(description="The five filters of the thread list; a search narrows any of them.")
 class ThreadStatusFilter(Enum):
-    ALL = "ALL"
-    UNREAD = "UNREAD"
-    FAVORITES = "FAVORITES"
-    MUTED = "MUTED"
-    ARCHIVED = "ARCHIVED"
+    ALL = strawberry.enum_value("ALL", description="Every thread not archived by the viewer.")
+    UNREAD = strawberry.enum_value(
+        "UNREAD", description="Not archived, with at least one unread message for the viewer (muted ones included).")
+    FAVORITES = strawberry.enum_value("FAVORITES", description="Not archived, favorite for the viewer.")
+    MUTED = strawberry.enum_value("MUTED", description="Not archived, muted by the viewer.")
+    ARCHIVED = strawberry.enum_value("ARCHIVED", description="Archived by the viewer, and only those.")
 
 
 @strawberry.enum
@@ -35,13 +36,17 @@ class Channel(Enum):
     SMS = "SMS"
 
 
-@strawberry.enum
+@strawberry.enum(description="Where one recipient's copy of an outbound message stands.")
 class DeliveryStatus(Enum):
-    QUEUED = "QUEUED"
-    SENT = "SENT"
-    DELIVERED = "DELIVERED"
-    FAILED = "FAILED"
-    SKIPPED = "SKIPPED"
+    QUEUED = strawberry.enum_value(
+        "QUEUED", description="Waiting for the dispatcher (or for a retry after a temporary failure).")
+    SENT = strawberry.enum_value("SENT", description="Handed to the email or SMS provider.")
+    DELIVERED = strawberry.enum_value("DELIVERED", description="The provider reported it delivered.")
+    FAILED = strawberry.enum_value(
+        "FAILED", description="Not delivered: the provider refused it, retries ran out, or the send was cut off "
+        "(see reason).")
+    SKIPPED = strawberry.enum_value(
+        "SKIPPED", description="Never sent: no address, or the member opted out of this channel (see reason).")
 
 
 @strawberry.enum
@@ -72,18 +77,27 @@ class FilterOperator(Enum):
 
 @strawberry.enum
 class UserErrorCode(Enum):
-    INVALID_INPUT = "INVALID_INPUT"
-    NOT_FOUND = "NOT_FOUND"
-    THREAD_HAS_UNREAD = "THREAD_HAS_UNREAD"
-    ADDON_REQUIRED = "ADDON_REQUIRED"
-    NO_RECIPIENT = "NO_RECIPIENT"
-    NO_RECIPIENT_ADDRESS = "NO_RECIPIENT_ADDRESS"
+    INVALID_INPUT = strawberry.enum_value(
+        "INVALID_INPUT", description="A value is malformed, out of range or inconsistent; `field` names it.")
+    NOT_FOUND = strawberry.enum_value(
+        "NOT_FOUND", description="No such object in the caller's club (ids of other clubs read as unknown).")
+    THREAD_HAS_UNREAD = strawberry.enum_value(
+        "THREAD_HAS_UNREAD",
+        description="markThreadUnread on a thread that already shows unread messages for the viewer.")
+    ADDON_REQUIRED = strawberry.enum_value(
+        "ADDON_REQUIRED", description="The club lacks the add-on this action needs (SMS sending needs the sms add-on).")
+    NO_RECIPIENT = strawberry.enum_value(
+        "NO_RECIPIENT", description="A broadcast whose smartlist or session resolves to no member at all.")
+    NO_RECIPIENT_ADDRESS = strawberry.enum_value(
+        "NO_RECIPIENT_ADDRESS",
+        description="A member thread whose member has no address for, or opted out of, the chosen channel.")
 
 
 @strawberry.enum(description="A hint of what changed; `thread` is the whole new state. Values may be added: "
                  "keep a default branch.")
 class ThreadUpdateReason(Enum):
-    CATCH_UP = "CATCH_UP"
+    CATCH_UP = strawberry.enum_value(
+        "CATCH_UP", description="Sent first, once per thread changed since threadUpdated(after:), before live updates.")
     CREATED = "CREATED"
     MESSAGE_ADDED = "MESSAGE_ADDED"
     READ = "READ"

@@ -36,7 +36,7 @@ def coded_error(error: GraphQLError, code: str, message: str | None = None, **ex
 
 
 class ErrorPolicy(MaskErrors):
-    """Adds `extensions.code` to known errors and masks the rest (pitfall 10: plain MaskErrors
+    """Adds `extensions.code` to known errors and masks the rest (strawberry's plain MaskErrors
     would mask the codes too)."""
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:

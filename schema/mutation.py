@@ -120,17 +120,20 @@ class CreateSmartlistPayload:
     user_errors: list[UserError]
 
 
-async def thread_payload(work: Awaitable[tuple[object, object]]) -> ThreadPayload:
+async def thread_payload(info: Info, work: Awaitable[tuple[object, object]]) -> ThreadPayload:
     result, errors = await user_errors(work)
     if result is None:
         return ThreadPayload(thread=None, unread_counts=None, user_errors=errors)
     view, counts = result
-    return ThreadPayload(thread=Thread.of(view), unread_counts=UnreadCounts.of(counts), user_errors=[])  # type: ignore[arg-type]
+    return ThreadPayload(thread=Thread.of(view), unread_counts=UnreadCounts.of(counts, info.context.viewer_id),  # type: ignore[arg-type]
+                         user_errors=[])
 
 
-@strawberry.type
+@strawberry.type(description="Every payload holds either its object(s) or a non-empty `userErrors`, never both and "
+                 "never neither.")
 class Mutation:
-    @strawberry.mutation(permission_classes=WRITE)
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "The thread of a member, smartlist or session: the existing one, or a new empty one."))
     async def start_thread(self, info: Info, input: StartThreadInput) -> StartThreadPayload:
         result, errors = await user_errors(threads.start_thread(info.context, input.target_id))
         if result is None:
@@ -138,7 +141,8 @@ class Mutation:
         view, created = result
         return StartThreadPayload(thread=Thread.of(view), created=created, user_errors=[])
 
-    @strawberry.mutation(permission_classes=WRITE)
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Posts a message and queues one delivery per recipient; returns before any provider is called."))
     async def send_message(self, info: Info, input: SendMessageInput) -> SendMessagePayload:
         result, errors = await user_errors(messages.send(
             info.context, thread_id=input.thread_id, channel=input.channel.value, body=input.body,
@@ -148,33 +152,39 @@ class Mutation:
             return SendMessagePayload(message=None, thread=None, unread_counts=None, user_errors=errors)
         sent, view, counts = result
         return SendMessagePayload(message=Message.of(sent.message, info), thread=Thread.of(view),
-                                  unread_counts=UnreadCounts.of(counts), user_errors=[])
+                                  unread_counts=UnreadCounts.of(counts, info.context.viewer_id), user_errors=[])
 
-    @strawberry.mutation(permission_classes=WRITE)
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Reads the thread for the viewer (up to `upTo` when given); a muted thread takes its latest date again."))
     async def mark_thread_read(self, info: Info, input: ThreadInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id,
-                                                          threads.read_change(input.up_to)))
+        return await thread_payload(info, threads.change_thread(info.context, input.thread_id,
+                                                                threads.read_change(input.up_to)))
 
-    @strawberry.mutation(permission_classes=WRITE)
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Makes the newest message the viewer's one unread message; refused while the thread shows unread."))
     async def mark_thread_unread(self, info: Info, input: ThreadInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id, threads.unread_change))
+        return await thread_payload(info, threads.change_thread(info.context, input.thread_id, threads.unread_change))
 
-    @strawberry.mutation(permission_classes=WRITE)
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Pins the thread on top of the viewer's list (value true) or unpins it."))
     async def set_thread_favorite(self, info: Info, input: SetThreadFlagInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id,
-                                                          threads.flag_change("is_favorite", input.value)))
+        return await thread_payload(info, threads.change_thread(info.context, input.thread_id,
+                                                                threads.flag_change("is_favorite", input.value)))
 
-    @strawberry.mutation(permission_classes=WRITE)
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Mutes (value true) or reactivates the thread for the viewer."))
     async def set_thread_muted(self, info: Info, input: SetThreadFlagInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id,
-                                                          threads.flag_change("is_muted", input.value)))
+        return await thread_payload(info, threads.change_thread(info.context, input.thread_id,
+                                                                threads.flag_change("is_muted", input.value)))
 
-    @strawberry.mutation(permission_classes=WRITE)
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Archives (value true) or restores the thread for the viewer; any new message restores it too."))
     async def set_thread_archived(self, info: Info, input: SetThreadFlagInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id,
-                                                          threads.flag_change("is_archived", input.value)))
+        return await thread_payload(info, threads.change_thread(info.context, input.thread_id,
+                                                                threads.flag_change("is_archived", input.value)))
 
-    @strawberry.mutation(permission_classes=WRITE)
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Saves a new smartlist (the member picker's 'create a smartlist')."))
     async def create_smartlist(self, info: Info, input: CreateSmartlistInput) -> CreateSmartlistPayload:
         result, errors = await user_errors(targets.create(
             info.context, name=input.name, description=input.description, filters=filters_input(input.filters)))

@@ -12,7 +12,7 @@ import resolvers.targets as targets
 import resolvers.threads as threads
 from inbox.errors import UserErrors
 from resolvers.members import resolve_members
-from resolvers.nodes import load_node, load_nodes
+from resolvers.nodes import load_node, load_nodes, load_thread
 from resolvers.viewer import load_viewer
 from schema.enums import ThreadCategory, ThreadStatusFilter
 from schema.mutation import SmartlistFilterInput, UserError, filters_input
@@ -26,6 +26,7 @@ from schema.types import (
     SessionDay,
     Smartlist,
     Staff,
+    Thread,
     ThreadConnection,
     UnreadCounts,
     connection,
@@ -71,16 +72,28 @@ class Query:
     async def club(self, info: Info) -> Club:
         return Club.from_row(await info.context.club())
 
-    @strawberry.field(permission_classes=INBOX)
-    async def threads(self, info: Info, category: ThreadCategory, status: ThreadStatusFilter = ThreadStatusFilter.ALL,
-                      search: str | None = None, first: int | None = 20, after: str | None = None) -> ThreadConnection:
+    @strawberry.field(description="A thread of the caller's club by id; null when there is none.",
+                      permission_classes=INBOX)
+    async def thread(self, info: Info, id: strawberry.ID) -> Thread | None:
+        view = await load_thread(info.context, id)
+        return Thread.of(view) if view else None
+
+    @strawberry.field(description=(
+        "The thread list of one category: favorites first, then by the viewer's activity date, newest first.\n"
+        "`status` null or omitted means ALL; `search` matches names (and, for members, email and phone),\n"
+        "case- and accent-insensitively, every word on its own."), permission_classes=INBOX)
+    async def threads(self, info: Info, category: ThreadCategory,
+                      status: ThreadStatusFilter | None = ThreadStatusFilter.ALL, search: str | None = None,
+                      first: int | None = 20, after: str | None = None) -> ThreadConnection:
+        status = status or ThreadStatusFilter.ALL
         page, updates_cursor = await threads.threads(info.context, category=category.value, status=status.value,
                                                      search=search, first=first, after=after)
         return ThreadConnection.of(page, updates_cursor)
 
     @strawberry.field(permission_classes=INBOX)
     async def unread_counts(self, info: Info) -> UnreadCounts:
-        return UnreadCounts.of(await threads.viewer_unread_counts(info.context))
+        counts = await threads.viewer_unread_counts(info.context)
+        return UnreadCounts.of(counts, info.context.viewer_id)  # type: ignore[arg-type]
 
     @strawberry.field(description="Every member of the club, for the member picker.", permission_classes=INBOX)
     async def members(

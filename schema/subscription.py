@@ -45,4 +45,4 @@ class Subscription:
                              description="The subscriber's unread counts: the current value at once, then each change.")
     async def unread_counts_changed(self, info: Info) -> AsyncGenerator[UnreadCounts, None]:
         async for counts in live.unread_counts_changed(info.context):
-            yield UnreadCounts.of(counts)
+            yield UnreadCounts.of(counts, info.context.viewer_id)  # type: ignore[arg-type]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry.types import Info
@@ -66,6 +66,7 @@ class PageInfo:
 
 
 NodeT = TypeVar("NodeT")
+T = TypeVar("T")
 
 
 @strawberry.type
@@ -127,10 +128,11 @@ class Club(Node):
         description="Whether members' SMS replies reach the inbox (the sms add-on, in CA, US or GB).")
     receives_email_replies: bool = strawberry.field(
         description="Whether members' email replies reach the inbox (the club has an inbound address).")
-    timezone: str
-    country: str
-    currency: str
-    addons: list[str]
+    timezone: str = strawberry.field(
+        description="IANA time zone, e.g. Europe/London: the calendar's days are this zone's.")
+    country: str = strawberry.field(description="ISO 3166-1 alpha-2.")
+    currency: str = strawberry.field(description="ISO 4217.")
+    addons: list[str] = strawberry.field(description='Enabled add-ons, e.g. ["inbox", "sms"].')
 
     @classmethod
     def from_row(cls, row: ClubRow) -> Club:
@@ -167,12 +169,13 @@ class Member(Node):
     full_name: str
     email: str | None
     phone: str | None = strawberry.field(description="E.164, e.g. +33612345678.")
-    accepts_email: bool
-    accepts_sms: bool
+    accepts_email: bool = strawberry.field(
+        description="False once the member opted out of email; broadcasts then skip them.")
+    accepts_sms: bool = strawberry.field(description="False once the member opted out of SMS (e.g. replied STOP).")
     registered_at: dt.date
     birth_date: dt.date | None
     barcode: str | None
-    photo_url: str | None
+    photo_url: str | None = strawberry.field(description="The member's picture, if the platform has one.")
     address: Address | None
     emergency_contact: EmergencyContact | None
     tags: list[str]
@@ -396,12 +399,6 @@ class Thread(Node):
     is_muted: bool
     is_archived: bool
     created_at: dt.datetime
-    sort_key: str
-    read_cursor: str | None = strawberry.field(
-        description="The viewer's read marker (a Message.cursor); null when the viewer never read the thread.")
-    latest_cursor: str = strawberry.field(
-        description="The newest message's cursor, or the thread's start when it is empty: always valid as "
-        "messageAdded(after:).")
     view: strawberry.Private[ThreadView]
 
     @classmethod
@@ -411,27 +408,49 @@ class Thread(Node):
             id=strawberry.ID(encode_id("Thread", thread.id)), category=ThreadCategory(thread.category),
             activity_at=view.activity_at, unread_count=view.unread_count, is_favorite=view.is_favorite,
             is_muted=view.is_muted, is_archived=view.is_archived, created_at=thread.created_at,
-            sort_key=view.sort_key,
-            read_cursor=message_cursor(thread.id, view.read_seq) if _has_read(view) else None,
-            latest_cursor=message_cursor(thread.id, thread.last_seq), view=view,
+            view=view,
         )
 
+    @strawberry.field(
+        description="The thread's place in the viewer's list: comparing two sortKeys as strings, the greater comes "
+        "first\nin `threads`, under any status and search. Lets a client re-sort its list from `threadUpdated` alone.")
+    def sort_key(self) -> str:
+        return self.view.sort_key
+
+    @strawberry.field(
+        description="The viewer's read marker (a Message.cursor); null when the viewer never read the thread.")
+    def read_cursor(self) -> str | None:
+        return message_cursor(self.view.thread.id, self.view.read_seq) if _has_read(self.view) else None
+
+    @strawberry.field(
+        description="The newest message's cursor, or the thread's start when it is empty: always valid as "
+        "messageAdded(after:).")
+    def latest_cursor(self) -> str:
+        return message_cursor(self.view.thread.id, self.view.thread.last_seq)
+
+    # The next three are sync when the thread's query joined its target and last message (lists and
+    # by-id loads): a list page then resolves them without one awaitable per item.
     @strawberry.field
-    async def target(self, info: Info) -> ThreadTarget:
-        return await target_of(info, self.view.thread)
+    def target(self, info: Info) -> ThreadTarget:
+        club = info.context.loaded_club
+        if self.view.target is not None and club is not None:
+            return wrap_target(self.view.target, club)
+        return later(target_of(info, self.view.thread))
 
     @strawberry.field(description="Display name: the member's full name, the smartlist's name, or the session's name.")
-    async def title(self, info: Info) -> str:
-        row = await target_row(info, self.view.thread)
-        return f"{row.first_name} {row.last_name}".strip() if isinstance(row, MemberRow) else row.name
+    def title(self, info: Info) -> str:
+        if self.view.target is not None:
+            return display_name(self.view.target)
+        return later(_title_of(info, self.view.thread))
 
     @strawberry.field
-    async def last_message(self, info: Info) -> Message | None:
+    def last_message(self, info: Info) -> Message | None:
         message_id = self.view.thread.last_message_id
         if message_id is None:
             return None
-        row = await info.context.loaders.messages.load(message_id)
-        return Message.of(row, info) if row else None
+        if self.view.last_message is not None:
+            return Message.of(self.view.last_message, info)
+        return later(_message_by_id(info, message_id))
 
     @strawberry.field(description="Oldest first; 20 when no size is given. `last`/`before` read backwards from the "
                       "newest (what a chat view wants); `around` (a Message.cursor) returns the page centred on "
@@ -463,12 +482,34 @@ async def target_row(info: Info, thread: ThreadRow) -> MemberRow | SmartlistRow 
 
 
 async def target_of(info: Info, thread: ThreadRow) -> Member | Smartlist | Session:
-    row, club = await target_row(info, thread), await info.context.club()
+    return wrap_target(await target_row(info, thread), await info.context.club())
+
+
+def wrap_target(row: MemberRow | SmartlistRow | SessionRow, club: ClubRow) -> Member | Smartlist | Session:
     if isinstance(row, MemberRow):
         return Member.from_row(row, club)
     if isinstance(row, SmartlistRow):
         return Smartlist.from_row(row, club)
     return Session.from_row(row, club)
+
+
+def display_name(row: MemberRow | SmartlistRow | SessionRow) -> str:
+    return f"{row.first_name} {row.last_name}".strip() if isinstance(row, MemberRow) else row.name
+
+
+async def _title_of(info: Info, thread: ThreadRow) -> str:
+    return display_name(await target_row(info, thread))
+
+
+async def _message_by_id(info: Info, message_id: int) -> Message | None:
+    row = await info.context.loaders.messages.load(message_id)
+    return Message.of(row, info) if row else None
+
+
+def later(awaitable: Awaitable[T]) -> T:
+    """A resolver's awaitable result, typed as its value: graphql-core awaits what a sync resolver
+    returns, so a field can be sync when its data is loaded and async only when it is not."""
+    return cast(T, awaitable)
 
 
 
@@ -555,7 +596,7 @@ class Message(Node):
         view = await info.context.loaders.thread_views.load(self.row.thread_id)
         return Thread.of(view)
 
-    @strawberry.field
+    @strawberry.field(description="Null only for an imported message whose author the import did not name.")
     async def author(self, info: Info) -> MessageAuthor | None:
         loaders = info.context.loaders
         if self.row.staff_id is not None:
@@ -598,15 +639,18 @@ class Message(Node):
 
 @strawberry.type(description="Threads with at least one unread message, neither muted nor archived, for the viewer.")
 class UnreadCounts:
+    id: strawberry.ID = strawberry.field(
+        description="The same for every read by one viewer, so a normalised client cache keeps one copy that every "
+        "payload and push updates.")
     members: int
     smartlists: int
     sessions: int
     total: int
 
     @classmethod
-    def of(cls, counts: DomainUnreadCounts) -> UnreadCounts:
-        return cls(members=counts.members, smartlists=counts.smartlists, sessions=counts.sessions,
-                   total=counts.total)
+    def of(cls, counts: DomainUnreadCounts, viewer_id: int) -> UnreadCounts:
+        return cls(id=strawberry.ID(encode_id("UnreadCounts", viewer_id)), members=counts.members,
+                   smartlists=counts.smartlists, sessions=counts.sessions, total=counts.total)
 
 
 def wrap_node(row: Any, club: ClubRow, info: Info) -> Node | None:
