@@ -7,13 +7,15 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
 from app.cors import BrowserOrigins
 from app.graphiql import asset_routes
@@ -33,6 +35,7 @@ from schema import build_schema
 from subscriptions.bus import EventBus
 
 log = logging.getLogger("inbox.app")
+WEB_INBOX = Path(__file__).parent / "static" / "web"  # built from web/ (see docs/web.md)
 
 
 class LazyGraphQL:
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
             Route("/readyz", readyz),
             Route("/metrics", metrics.render),
             *webhook_routes,
+            Mount("/", StaticFiles(directory=WEB_INBOX, html=True), name="web"),
         ],
         middleware=[Middleware(BrowserOrigins, allowed_origins=settings.allowed_origins), Middleware(BodySizeLimit)],
         lifespan=lifespan,
