@@ -53,8 +53,9 @@ def sms_shapes(to: str) -> list[dict[str, str]]:
     ]
 
 
-async def test_webhooks_every_shape_of_a_signed_sms_answers_2xx_or_400(hooks: httpx.AsyncClient,
-                                                                       gb_club: ClubFixture, sessions: Sessions) -> None:
+async def test_webhooks_every_shape_of_a_signed_sms_answers_2xx_or_400(
+    hooks: httpx.AsyncClient, gb_club: ClubFixture, sessions: Sessions
+) -> None:
     to = gb_club.document["club"]["smsNumber"]
     for fields in sms_shapes(to):
         _ok(await post_sms(hooks, **fields))
