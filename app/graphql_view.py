@@ -213,16 +213,15 @@ class InboxGraphQL(GraphQL):
         params = context.connection_params or {}
         authorization = next((v for k, v in params.items() if k.lower() == "authorization"), None)
         try:
+            # Only the (cached) principal: a storm of connections must not queue on the database pool.
             principal = await self._authenticate(authorization if isinstance(authorization, str) else None)
-            if principal.is_staff:
-                context.principal = principal
-                await self._load_club(context)
         except ServiceUnavailable as exc:
             raise _RetryLater() from exc
         except DomainError as exc:
             raise ConnectionRejectionError() from exc
         if not principal.is_staff:
             raise ConnectionRejectionError()
+        context.principal = principal
         if principal.expires_at is not None:
             _close_at_expiry(context.request, principal.expires_at)
         expires_at = principal.expires_at.isoformat() if principal.expires_at else None

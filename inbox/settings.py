@@ -70,12 +70,12 @@ class Settings(BaseSettings):
     send_timeout: float = Field(30.0, gt=0, alias="INBOX_SEND_TIMEOUT")
 
     # The delivery dispatcher: sends at once, rows claimed per batch, attempts before FAILED, first
-    # retry delay (doubling, at most an hour), how long a claim holds (well above send_timeout), idle poll.
+    # retry delay (doubling, at most an hour), how long a claim holds (renewed while it is worked on), idle poll.
     dispatch_concurrency: int = Field(10, ge=1, alias="INBOX_DISPATCH_CONCURRENCY")
     dispatch_batch_size: int = Field(100, ge=1, alias="INBOX_DISPATCH_BATCH_SIZE")
     dispatch_max_attempts: int = Field(5, ge=1, alias="INBOX_DISPATCH_MAX_ATTEMPTS")
     dispatch_backoff: float = Field(30.0, ge=0, alias="INBOX_DISPATCH_BACKOFF")
-    dispatch_lease: float = Field(300.0, gt=0, alias="INBOX_DISPATCH_LEASE")
+    dispatch_lease: float = Field(60.0, gt=0, alias="INBOX_DISPATCH_LEASE")
     dispatch_poll_interval: float = Field(1.0, gt=0, alias="INBOX_DISPATCH_POLL_INTERVAL")
 
     db_connect_timeout: float = Field(5.0, alias="INBOX_DB_CONNECT_TIMEOUT")
