@@ -6,7 +6,7 @@ the `ThreadView` properties (for one thread), built from the same columns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -34,7 +34,7 @@ from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput, UserError
 from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
 from inbox.search import member_search_condition, name_search_condition
-from models import Club, Member, Message, Session, Smartlist, Thread, ThreadChange, ThreadState
+from models import Club, Member, Message, Session, Smartlist, Staff, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
 from models.upsert import dialect_insert, is_postgresql
 
@@ -527,3 +527,58 @@ async def change_log_since(
     if category is not None:
         query = query.join(Thread, Thread.id == ThreadChange.thread_id).where(Thread.category == category)
     return list((await session.scalars(query)).all())
+
+
+# --- one read for many viewers (a process's live subscribers of a club) ----------------------------
+
+async def change_log_for_viewers(
+    session: AsyncSession, viewer_ids: Iterable[int], after_seq: int, limit: int = 500
+) -> list[tuple[ThreadChange, str]]:
+    """The club's change-log entries after a stamp that concern any of several viewers (every
+    viewer's changes, and each one's own state changes), in order, with their thread's category."""
+    query = (
+        select(ThreadChange, Thread.category).join(Thread, Thread.id == ThreadChange.thread_id)
+        .where(ThreadChange.seq > after_seq,
+               or_(ThreadChange.staff_id.is_(None), ThreadChange.staff_id.in_(set(viewer_ids))))
+        .order_by(ThreadChange.seq).limit(limit)
+    )
+    return [(change, category) for change, category in (await session.execute(query)).all()]
+
+
+async def load_thread_views_for_viewers(
+    session: AsyncSession, viewer_ids: Iterable[int], thread_ids: Iterable[int]
+) -> dict[tuple[int, int], ThreadView]:
+    """Threads as each of several viewers sees them, keyed (viewer, thread), in one statement."""
+    viewers, threads = set(viewer_ids), set(thread_ids)
+    if not viewers or not threads:
+        return {}
+    on = and_(ThreadState.thread_id == Thread.id, ThreadState.staff_id.in_(viewers))
+    query = with_target_and_last_message(select(Thread, ThreadState).outerjoin(ThreadState, on))
+    found: dict[int, ThreadView] = {}
+    states: dict[tuple[int, int], ThreadState] = {}
+    for view in _views(await session.execute(query.where(Thread.id.in_(threads))), None):
+        found[view.thread.id] = view
+        if view.state is not None:
+            states[(view.state.staff_id, view.thread.id)] = view.state
+    return {(viewer, view.thread.id): ThreadView(view.thread, states.get((viewer, view.thread.id)), viewer,
+                                                 view.target, view.last_message)
+            for view in found.values() for viewer in viewers}
+
+
+async def unread_counts_for_viewers(session: AsyncSession, viewer_ids: Iterable[int]) -> dict[int, UnreadCounts]:
+    """`unread_counts` of several viewers in one statement."""
+    viewers = set(viewer_ids)
+    if not viewers:
+        return {}
+    on = and_(ThreadState.thread_id == Thread.id, ThreadState.staff_id == Staff.id)
+    query = (
+        select(Staff.id, Thread.category, func.count(Thread.id)).select_from(Staff).join(Thread, true())
+        .outerjoin(ThreadState, on)
+        .where(Staff.id.in_(viewers), has_unread_sql(), ~_is(ThreadState.is_muted), ~_is(ThreadState.is_archived))
+        .group_by(Staff.id, Thread.category)
+    )
+    counts: dict[int, dict[str, int]] = {viewer: {} for viewer in viewers}
+    for staff_id, category, count in (await session.execute(query)).all():
+        counts[staff_id][category] = count
+    return {viewer: UnreadCounts(members=by.get("MEMBER", 0), smartlists=by.get("SMARTLIST", 0),
+                                 sessions=by.get("SESSION", 0)) for viewer, by in counts.items()}

@@ -1,0 +1,507 @@
+"""One hub per process and club: each bus event is received once and what changed is read once for
+every live subscriber of the club in this process.
+
+A round of the hub reads, in one session, the change-log entries after its subscribers' positions,
+every subscribed viewer's view of the threads concerned (one statement), the new messages of watched
+threads and the unread counts of the viewers concerned, then hands each subscriber its share; the
+rows that several subscribers receive are the same objects, and so are the dataloaders their
+selections resolve through (one load per kind and round, whatever the number of subscribers).
+
+An idle subscriber costs no task, timer or query: one safety check per club and process (jittered)
+covers pub/sub's at-most-once delivery, and a database error is retried by the hub (its positions
+only move once a round succeeded) instead of ending subscriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+from weakref import WeakKeyDictionary
+
+from sqlalchemy import select
+
+from inbox.errors import DomainError
+from inbox.messages import cursor_seq
+from inbox.threads import (
+    ThreadView,
+    UnreadCounts,
+    change_log_for_viewers,
+    encode_updates_cursor,
+    load_thread_views_for_viewers,
+    threads_changed_since,
+    unread_counts_for_viewers,
+)
+from models import Club, Message, Thread
+from models.engine import club_session
+from resolvers.context import Context
+from resolvers.loaders import Loaders
+from subscriptions.bus import OVERFLOW, RESET, club_channel
+
+log = logging.getLogger("inbox.subscriptions")
+
+BATCH = 500  # rows read per kind and round; a full batch starts another round at once
+MAILBOX_LIMIT = 1000  # undelivered rows a subscriber may hold before it is caught up from the database instead
+RETRY_START, RETRY_MAX = 0.1, 2.0
+SHARED_LOADERS = ("members", "smartlists", "sessions", "staff", "messages", "delivery_summaries",
+                  "booking_counts", "smartlist_counts")  # viewer-independent: one per round for every subscriber
+
+
+class NotFound(DomainError):
+    code = "NOT_FOUND"
+
+
+@dataclass(frozen=True)
+class ThreadUpdateRow:
+    view: ThreadView
+    reason: str
+    change_seq: int
+    message_id: int | None
+    updates_cursor: str
+    loaders: Loaders
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    message: Message
+    view: ThreadView | None
+    loaders: Loaders
+
+
+class Subscriber:
+    """A mailbox the hub fills and the subscription's own task empties."""
+
+    __slots__ = ("viewer_id", "active", "_items", "_wake", "_error")
+
+    def __init__(self, viewer_id: int) -> None:
+        self.viewer_id = viewer_id
+        self.active = True
+        self._items: list[Any] = []
+        self._wake = asyncio.Event()
+        self._error: Exception | None = None
+
+    def push(self, items: list[Any]) -> None:
+        if items:
+            self._items.extend(items)
+            self._wake.set()
+
+    def fail(self, error: Exception) -> None:
+        self._error = error
+        self._wake.set()
+
+    async def next_batch(self) -> list[Any]:
+        await self._wake.wait()
+        self._wake.clear()
+        if self._error is not None:
+            raise self._error
+        items, self._items = self._items, []
+        return items
+
+    @property
+    def overflowing(self) -> bool:
+        return len(self._items) > MAILBOX_LIMIT
+
+    def drop_pending(self) -> None:
+        self._items = []
+
+
+class UpdatesSubscriber(Subscriber):
+    """threadUpdated: `position` is the last stamp handed over; `catch_up` asks for CATCH_UP rows."""
+
+    __slots__ = ("category", "position", "catch_up", "delivered")
+
+    def __init__(self, viewer_id: int, category: str | None, after_seq: int | None) -> None:
+        super().__init__(viewer_id)
+        self.category = category
+        self.position = after_seq
+        self.catch_up = after_seq is not None
+        self.delivered = after_seq or 0
+
+
+class MessagesSubscriber(Subscriber):
+    """messageAdded of one thread: `position` is the last message seq handed over."""
+
+    __slots__ = ("thread_id", "after", "position", "delivered")
+
+    def __init__(self, viewer_id: int, thread_id: int, after: str | None) -> None:
+        super().__init__(viewer_id)
+        self.thread_id = thread_id
+        self.after = after
+        self.position = -1
+        self.delivered = -1
+
+
+class CountsSubscriber(Subscriber):
+    __slots__ = ("last",)
+
+    def __init__(self, viewer_id: int) -> None:
+        super().__init__(viewer_id)
+        self.last: UnreadCounts | None = None
+
+
+@dataclass
+class _Wanted:
+    """What the next round must read (restored when a round fails)."""
+
+    changes: bool = False
+    reset: bool = False
+    safety: bool = False
+    viewers: set[int] | None = None  # whose unread counts may have changed (None: everyone's)
+    threads: set[int] | None = None  # threads that may have new messages (None: every watched one)
+
+    def merge(self, other: _Wanted) -> None:
+        self.changes |= other.changes
+        self.reset |= other.reset
+        self.safety |= other.safety
+        self.viewers = None if self.viewers is None or other.viewers is None else self.viewers | other.viewers
+        self.threads = None if self.threads is None or other.threads is None else self.threads | other.threads
+
+    @property
+    def anything(self) -> bool:
+        return self.changes or self.reset or self.safety or bool(self.viewers) or bool(self.threads)
+
+
+def _nothing() -> _Wanted:
+    return _Wanted(viewers=set(), threads=set())
+
+
+class ClubHub:
+    def __init__(self, ctx: Context, club: Club, safety_check: float, on_empty: Any) -> None:
+        principal = replace(ctx.require_principal(), staff_id=None)
+        self.services = ctx.services
+        self.club_id = club.id
+        self.context = Context(services=ctx.services, principal=principal, _club=club)
+        self.safety_check = safety_check
+        self._on_empty = on_empty
+        self.updates: set[UpdatesSubscriber] = set()
+        self.messages: dict[int, set[MessagesSubscriber]] = defaultdict(set)
+        self.counts: set[CountsSubscriber] = set()
+        self._viewers: Counter[int] = Counter()
+        self._joining: list[Subscriber] = []
+        self._wanted = _nothing()
+        self._wake = asyncio.Event()
+        self._listening = asyncio.Event()
+        self._tasks = [asyncio.create_task(self._listen(), name=f"inbox-hub-listen-{club.id}"),
+                       asyncio.create_task(self._run(), name=f"inbox-hub-{club.id}")]
+
+    # --- subscribers come and go ------------------------------------------------------------------
+
+    def join(self, subscriber: Subscriber) -> None:
+        self._joining.append(subscriber)
+        self._viewers[subscriber.viewer_id] += 1
+        self._wake.set()
+
+    def leave(self, subscriber: Subscriber) -> None:
+        subscriber.active = False
+        if subscriber in self._joining:
+            self._joining.remove(subscriber)
+        self.updates.discard(subscriber)  # type: ignore[arg-type]
+        self.counts.discard(subscriber)  # type: ignore[arg-type]
+        if isinstance(subscriber, MessagesSubscriber):
+            watchers = self.messages.get(subscriber.thread_id)
+            if watchers is not None:
+                watchers.discard(subscriber)
+                if not watchers:
+                    del self.messages[subscriber.thread_id]
+        self._viewers[subscriber.viewer_id] -= 1
+        if self._viewers[subscriber.viewer_id] <= 0:
+            del self._viewers[subscriber.viewer_id]
+        if not self._viewers:
+            self.close()
+
+    def close(self) -> None:
+        self._on_empty(self)
+        for task in self._tasks:
+            task.cancel()
+
+    # --- the bus ----------------------------------------------------------------------------------
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async with self.services.bus.subscribe(club_channel(self.club_id)) as events:
+                    self._listening.set()
+                    async for event in events:
+                        self._note(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the listener must not die: what it missed, a reset catches up
+                log.exception("club %s: reading the bus failed", self.club_id)
+                self._note({"kind": RESET})
+                await asyncio.sleep(RETRY_MAX)
+
+    def _note(self, event: dict[str, Any]) -> None:
+        kind = event.get("kind")
+        if kind in (RESET, OVERFLOW):
+            self._wanted.merge(_Wanted(changes=True, reset=True, viewers=None, threads=None))
+        elif kind == "thread":
+            staff_id = event.get("staff_id")
+            if staff_id is not None and staff_id not in self._viewers:
+                return  # another staff user's own state: nobody here sees it
+            thread_id = event.get("thread_id")
+            has_message = event.get("message_seq") is not None and thread_id in self.messages
+            self._wanted.merge(_Wanted(changes=True, viewers=None if staff_id is None else {staff_id},
+                                       threads={thread_id} if has_message else set()))
+        else:
+            return
+        self._wake.set()
+
+    # --- rounds -----------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        await self._listening.wait()
+        delay = RETRY_START
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.safety_check * random.uniform(0.8, 1.2))
+            except TimeoutError:
+                self._wanted.merge(_Wanted(changes=True, safety=True, viewers=None, threads=None))
+            self._wake.clear()
+            joining, self._joining = self._joining, []
+            wanted, self._wanted = self._wanted, _nothing()
+            try:
+                await self._round(joining, wanted)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # e.g. the pool is busy or the database restarts: try again soon
+                log.warning("club %s: live update round failed, retrying in %.1fs: %r", self.club_id, delay, exc)
+                self._joining[:0] = [s for s in joining if s.active]
+                self._wanted.merge(wanted)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX)
+                self._wake.set()
+            else:
+                delay = RETRY_START
+
+    async def _round(self, joining: list[Subscriber], wanted: _Wanted) -> None:
+        joining = [s for s in joining if s.active]
+        if joining:
+            await self._admit(joining)
+        if wanted.reset:
+            for subscriber in self.updates:
+                subscriber.catch_up = True
+        catching_up = [s for s in self.updates if s.catch_up]
+        if not (wanted.anything or catching_up):
+            return
+        loaders = Loaders(self.context)
+        async with club_session(self.services.sessions, self.club_id) as session:
+            caught_up = await self._read_catch_ups(session, catching_up)
+            live = [s for s in self.updates if not s.catch_up]
+            entries = await self._read_changes(session, live) if wanted.changes and live else []
+            messages = await self._read_messages(session, wanted.threads)
+            views = await load_thread_views_for_viewers(
+                session,
+                {s.viewer_id for s in live} | {s.viewer_id for t in messages for s in self.messages.get(t, ())},
+                {change.thread_id for change, _ in entries} | set(messages))
+            counts_for = [s for s in self.counts if wanted.viewers is None or s.viewer_id in wanted.viewers]
+            counts = await unread_counts_for_viewers(session, {s.viewer_id for s in counts_for})
+        await self._prewarm(loaders, entries, messages, views, caught_up)
+        more = self._deliver_catch_ups(caught_up, loaders)
+        if self._deliver_changes(live, entries, views, loaders):
+            self._wanted.merge(_Wanted(changes=True, viewers=set(), threads=set()))
+            more = True
+        more |= self._deliver_messages(messages, views, loaders)
+        for subscriber in counts_for:
+            now = counts.get(subscriber.viewer_id)
+            if now is not None and (now != subscriber.last or wanted.reset):
+                subscriber.last = now
+                subscriber.drop_pending()
+                subscriber.push([now])
+        if more:
+            self._wake.set()
+
+    async def _admit(self, joining: list[Subscriber]) -> None:
+        """Positions of new subscribers (read once for all who join together), then they are live."""
+        async with club_session(self.services.sessions, self.club_id) as session:
+            change_seq = 0
+            if any(isinstance(s, UpdatesSubscriber) and s.position is None for s in joining):
+                change_seq = int(await session.scalar(select(Club.change_seq).where(Club.id == self.club_id)) or 0)
+            thread_ids = {s.thread_id for s in joining if isinstance(s, MessagesSubscriber)}
+            threads = {thread.id: thread for thread in (await session.scalars(
+                select(Thread).where(Thread.id.in_(thread_ids)))).all()} if thread_ids else {}
+            viewers = {s.viewer_id for s in joining if isinstance(s, CountsSubscriber)}
+            counts = await unread_counts_for_viewers(session, viewers)
+        for subscriber in joining:
+            if not subscriber.active:  # left while its position was read
+                continue
+            if isinstance(subscriber, UpdatesSubscriber):
+                if subscriber.position is None:
+                    subscriber.position = subscriber.delivered = change_seq
+                self.updates.add(subscriber)
+            elif isinstance(subscriber, MessagesSubscriber):
+                thread = threads.get(subscriber.thread_id)
+                if thread is None:
+                    subscriber.fail(NotFound("No such thread"))
+                    continue
+                try:
+                    after = cursor_seq(thread.id, subscriber.after) if subscriber.after is not None else None
+                except Exception as exc:
+                    subscriber.fail(exc)
+                    continue
+                subscriber.position = subscriber.delivered = thread.last_seq if after is None else after
+                self.messages[thread.id].add(subscriber)
+                if after is not None and after < thread.last_seq:
+                    self._wanted.merge(_Wanted(threads={thread.id}, viewers=set()))
+                    self._wake.set()
+            elif isinstance(subscriber, CountsSubscriber):
+                subscriber.last = counts[subscriber.viewer_id]
+                subscriber.push([subscriber.last])
+                self.counts.add(subscriber)
+
+    async def _read_catch_ups(self, session: Any, subscribers: list[UpdatesSubscriber]
+                              ) -> dict[tuple[int, str | None, int], list[tuple[ThreadView, int]]]:
+        """One CATCH_UP per changed thread; subscribers of the same viewer, category and position share it."""
+        found: dict[tuple[int, str | None, int], list[tuple[ThreadView, int]]] = {}
+        for key in {(s.viewer_id, s.category, s.position or 0) for s in subscribers}:
+            found[key] = await threads_changed_since(session, key[0], key[2], key[1], BATCH)
+        return found
+
+    async def _read_changes(self, session: Any, live: list[UpdatesSubscriber]) -> list[tuple[Any, str]]:
+        after = min(s.position or 0 for s in live)
+        return await change_log_for_viewers(session, {s.viewer_id for s in live}, after, BATCH)
+
+    async def _read_messages(self, session: Any, wanted: set[int] | None) -> dict[int, list[Message]]:
+        """New messages of the watched threads that may have some (all of them after a reset or a
+        safety check: first their last seq, in one statement)."""
+        watched = set(self.messages)
+        if wanted is None:
+            if not watched:
+                return {}
+            heads = dict((await session.execute(select(Thread.id, Thread.last_seq)
+                                                .where(Thread.id.in_(watched)))).all())
+            wanted = {t for t, last in heads.items() if last > min(s.position for s in self.messages[t])}
+        found: dict[int, list[Message]] = {}
+        for thread_id in wanted & watched:
+            after = min(s.position for s in self.messages[thread_id])
+            found[thread_id] = list((await session.scalars(
+                select(Message).where(Message.thread_id == thread_id, Message.seq > after)
+                .order_by(Message.seq).limit(BATCH))).all())
+        return found
+
+    async def _prewarm(self, loaders: Loaders, entries: list[tuple[Any, str]], messages: dict[int, list[Message]],
+                       views: dict[tuple[int, int], ThreadView], caught_up: dict[Any, list[Any]]) -> None:
+        """Load once what nearly every selection asks for (the message, the target, the last message)."""
+        threads = {view.thread.id: view.thread for view in views.values()}
+        for rows in caught_up.values():
+            threads.update((view.thread.id, view.thread) for view, _ in rows)
+        for rows in messages.values():
+            loaders.messages.prime_many({row.id: row for row in rows})
+        message_ids = {change.message_id for change, _ in entries if change.message_id is not None}
+        message_ids |= {thread.last_message_id for thread in threads.values() if thread.last_message_id is not None}
+        targets: dict[str, set[int]] = defaultdict(set)
+        for thread in threads.values():
+            targets[thread.category].add(thread.member_id or thread.smartlist_id or thread.session_id)
+        loads = [loaders.messages.load_many(list(message_ids))] if message_ids else []
+        for category, loader in (("MEMBER", loaders.members), ("SMARTLIST", loaders.smartlists),
+                                 ("SESSION", loaders.sessions)):
+            if targets.get(category):
+                loads.append(loader.load_many(list(targets[category])))
+        await asyncio.gather(*loads)
+
+    def _deliver_catch_ups(self, caught_up: dict[tuple[int, str | None, int], list[tuple[ThreadView, int]]],
+                           loaders: Loaders) -> bool:
+        more = False
+        for subscriber in [s for s in self.updates if s.catch_up]:
+            key = (subscriber.viewer_id, subscriber.category, subscriber.position or 0)
+            rows = caught_up.get(key)
+            if rows is None:
+                continue
+            subscriber.push([ThreadUpdateRow(view, "CATCH_UP", seq, None, encode_updates_cursor(key[0], seq), loaders)
+                             for view, seq in rows])
+            if rows:
+                subscriber.position = rows[-1][1]
+            if len(rows) < BATCH:
+                subscriber.catch_up = False
+            else:
+                more = True
+        return more
+
+    def _deliver_changes(self, live: list[UpdatesSubscriber], entries: list[tuple[Any, str]],
+                         views: dict[tuple[int, int], ThreadView], loaders: Loaders) -> bool:
+        if not entries:
+            return False
+        last_read = entries[-1][0].seq
+        shared: dict[tuple[int, int], ThreadUpdateRow | None] = {}
+        for subscriber in live:
+            viewer, rows = subscriber.viewer_id, []
+            for change, category in entries:
+                if change.seq <= (subscriber.position or 0) or change.staff_id not in (None, viewer):
+                    continue
+                if subscriber.category is not None and category != subscriber.category:
+                    continue
+                key = (viewer, change.seq)
+                if key not in shared:
+                    view = views.get((viewer, change.thread_id))
+                    shared[key] = None if view is None else ThreadUpdateRow(
+                        view, change.reason, change.seq, change.message_id,
+                        encode_updates_cursor(viewer, change.seq), loaders)
+                if (row := shared[key]) is not None:
+                    rows.append(row)
+            subscriber.position = max(subscriber.position or 0, last_read)
+            subscriber.push(rows)
+            if subscriber.overflowing:  # a client that does not read: resume from what it received
+                subscriber.drop_pending()
+                subscriber.position, subscriber.catch_up = subscriber.delivered, True
+        return len(entries) >= BATCH
+
+    def _deliver_messages(self, messages: dict[int, list[Message]], views: dict[tuple[int, int], ThreadView],
+                          loaders: Loaders) -> bool:
+        again: set[int] = set()
+        for thread_id, rows in messages.items():
+            if not rows:
+                continue
+            if len(rows) >= BATCH:
+                again.add(thread_id)
+            shared: dict[int, list[MessageRow]] = {}
+            for subscriber in self.messages.get(thread_id, ()):
+                if subscriber.viewer_id not in shared:
+                    view = views.get((subscriber.viewer_id, thread_id))
+                    shared[subscriber.viewer_id] = [MessageRow(row, view, loaders) for row in rows]
+                subscriber.push([item for item in shared[subscriber.viewer_id]
+                                 if item.message.seq > subscriber.position])
+                subscriber.position = max(subscriber.position, rows[-1].seq)
+                if subscriber.overflowing:  # a client that does not read: resume from what it received
+                    subscriber.drop_pending()
+                    subscriber.position = subscriber.delivered
+                    again.add(thread_id)
+        if again:
+            self._wanted.merge(_Wanted(threads=again, viewers=set()))
+        return bool(again)
+
+
+def share_loaders(ctx: Context, loaders: Loaders, views: Iterable[ThreadView | None] = ()) -> None:
+    """This subscriber's dataloaders for what it sends next: the round's shared ones for rows every
+    viewer sees alike, its own (primed with its already loaded views) for per-viewer ones."""
+    own = ctx.fresh_loaders()
+    for name in SHARED_LOADERS:
+        setattr(own, name, getattr(loaders, name))
+    own.thread_views.prime_many({view.thread.id: view for view in views if view is not None})
+
+
+_HUBS: WeakKeyDictionary[Any, dict[int, ClubHub]] = WeakKeyDictionary()
+
+
+def _forget(hub: ClubHub) -> None:
+    hubs = _HUBS.get(hub.services.bus, {})
+    if hubs.get(hub.club_id) is hub:
+        del hubs[hub.club_id]
+
+
+@asynccontextmanager
+async def joined(ctx: Context, subscriber: Subscriber, safety_check: float) -> AsyncIterator[Subscriber]:
+    """The subscriber registered with its club's hub in this process (started on first use)."""
+    club = await ctx.club()
+    hubs = _HUBS.setdefault(ctx.services.bus, {})
+    hub = hubs.get(club.id)
+    if hub is None:
+        hub = hubs[club.id] = ClubHub(ctx, club, safety_check, _forget)
+    hub.join(subscriber)
+    try:
+        yield subscriber
+    finally:
+        hub.leave(subscriber)
