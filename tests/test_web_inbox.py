@@ -232,8 +232,8 @@ async def test_the_first_list_paints_in_one_request_and_the_three_panes_are_show
 
 
 async def _first_title_of(server: InboxServer, category: str) -> str:
-    data = await api(server, "query($c: ThreadCategory!) { threads(category: $c, first: 1) { edges { node { title } } } }",
-                     {"c": category})
+    query = "query($c: ThreadCategory!) { threads(category: $c, first: 1) { edges { node { title } } } }"
+    data = await api(server, query, {"c": category})
     return str(data["threads"]["edges"][0]["node"]["title"])
 
 
