@@ -1,6 +1,9 @@
-"""Members: the member picker's list and lookups by id."""
+"""Members: the member picker's list, lookups by id, names and tags."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -8,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbox.errors import BadUserInput
 from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
 from inbox.search import member_search_condition
-from models import Member
+from inbox.text import fold
+from models import Member, MemberTag, Session, Smartlist
+
+
+def member_full_name(first_name: str, last_name: str) -> str:
+    """How a member is named everywhere (a thread's title, the member's fullName)."""
+    return f"{first_name} {last_name}".strip()
 
 
 def member_order_key(member: Member) -> list[object]:
@@ -41,3 +50,18 @@ async def list_members(
         count_query=count_query,
     )
 
+
+
+async def tags_in_use(session: AsyncSession, search: str | None, size: int) -> list[str]:
+    """Tags in use, alphabetically; a search narrows them (case- and accent-insensitive)."""
+    tags = (await session.scalars(select(MemberTag.tag).distinct().order_by(MemberTag.tag))).all()
+    words = fold(search).split()
+    return [tag for tag in tags if all(word in fold(tag) for word in words)][:size]
+
+
+async def targets_by_external_id(session: AsyncSession, category: str, external_ids: Sequence[str]) -> list[Any]:
+    """Members, smartlists or sessions by the club platform's ids, in the order asked (None: unknown)."""
+    model: Any = {"MEMBER": Member, "SMARTLIST": Smartlist, "SESSION": Session}[category]
+    rows = {row.external_id: row for row in await session.scalars(
+        select(model).where(model.external_id.in_(set(external_ids))))}
+    return [rows.get(external_id) for external_id in external_ids]

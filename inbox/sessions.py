@@ -11,10 +11,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbox.errors import BadUserInput
 from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
 from inbox.search import name_search_condition
+from inbox.sending import reachable_condition
 from models import Booking, Member, Session
 from models.base import UTCDateTime
 
 MAX_CALENDAR_DAYS = 400
+
+
+async def reachable_count(session: AsyncSession, session_id: int, channel: str, *, include_waitlist: bool) -> int:
+    """Booked members (and the waitlist when asked) a send on this channel would reach now."""
+    query = (select(func.count(Member.id)).join(Booking, Booking.member_id == Member.id)
+             .where(Booking.session_id == session_id, reachable_condition(channel)))
+    if not include_waitlist:
+        query = query.where(Booking.waitlisted.is_(False))
+    return int(await session.scalar(query) or 0)
+
+
+def occupancy_rate(booked: int, capacity: int) -> float:
+    """Booked over capacity, from 0 to 1: 0 without capacity, at most 1 when overbooked."""
+    return 0.0 if capacity <= 0 else min(1.0, booked / capacity)
 
 
 async def list_sessions(

@@ -1,22 +1,19 @@
-"""Smartlists as a catalogue: the picker's list, creation, and member counts batched in one scan."""
+"""Smartlists as a catalogue: the picker's list, and member counts batched in one scan."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox.errors import BadUserInput, UserError, UserErrors
+from inbox.errors import BadUserInput
 from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
 from inbox.search import name_search_condition
 from inbox.sending import reachable_condition
-from inbox.smartlists import filter_condition, filters_from_json, filters_to_json, validate_filters
-from inbox.text import fold
+from inbox.smartlists import filter_condition, filters_from_json
 from models import Member, Smartlist
-from models.engine import begin_write
 
 MAX_NAME = 200
 
@@ -39,27 +36,6 @@ async def list_smartlists(
     items = rows[:first]
     return Page(items=items, cursors=[encode_cursor(digest, [s.name_key, s.id]) for s in items],
                 has_next_page=len(rows) > first, has_previous_page=key is not None, count_query=count_query)
-
-
-async def create_smartlist(
-    session: AsyncSession, club_id: int, *, name: str, description: str | None, filters: Sequence[Any]
-) -> Smartlist:
-    """Validate everything (all problems at once), then store the smartlist."""
-    rules, errors = validate_filters(filters)
-    if not name.strip():
-        errors.insert(0, UserError("INVALID_INPUT", "The smartlist needs a name", ["input", "name"]))
-    elif len(name.strip()) > MAX_NAME:
-        errors.insert(0, UserError("INVALID_INPUT", f"The name is over {MAX_NAME} characters", ["input", "name"]))
-    if errors:
-        raise UserErrors(errors)
-    await begin_write(session)
-    smartlist = Smartlist(
-        club_id=club_id, external_id=f"inbox-{uuid.uuid4().hex[:12]}", name=name.strip(),
-        name_key=fold(name), description=(description or "").strip() or None, filters=filters_to_json(rules),
-    )
-    session.add(smartlist)
-    await session.commit()
-    return smartlist
 
 
 async def member_counts(

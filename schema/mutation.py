@@ -11,8 +11,10 @@ from strawberry.types import Info
 import resolvers.messages as messages
 import resolvers.targets as targets
 import resolvers.threads as threads
+from inbox.actions import ThreadOutcome
 from inbox.errors import UserError as DomainUserError
 from inbox.errors import UserErrors
+from inbox.threads import Flag
 from schema.enums import Channel, FilterOperator, SmartlistFilterField, UserErrorCode
 from schema.permissions import HasInboxAddon, IsStaff
 from schema.types import Message, Smartlist, Thread, UnreadCounts
@@ -120,12 +122,11 @@ class CreateSmartlistPayload:
     user_errors: list[UserError]
 
 
-async def thread_payload(work: Awaitable[tuple[object, object]]) -> ThreadPayload:
+async def thread_payload(work: Awaitable[ThreadOutcome]) -> ThreadPayload:
     result, errors = await user_errors(work)
     if result is None:
         return ThreadPayload(thread=None, unread_counts=None, user_errors=errors)
-    view, counts = result
-    return ThreadPayload(thread=Thread.of(view), unread_counts=UnreadCounts.of(counts), user_errors=[])  # type: ignore[arg-type]
+    return ThreadPayload(thread=Thread.of(result.view), unread_counts=UnreadCounts.of(result.counts), user_errors=[])
 
 
 @strawberry.type
@@ -146,33 +147,28 @@ class Mutation:
             idempotency_key=input.idempotency_key))
         if result is None:
             return SendMessagePayload(message=None, thread=None, unread_counts=None, user_errors=errors)
-        sent, view, counts = result
-        return SendMessagePayload(message=Message.of(sent.message, info), thread=Thread.of(view),
-                                  unread_counts=UnreadCounts.of(counts), user_errors=[])
+        return SendMessagePayload(message=Message.of(result.message, info), thread=Thread.of(result.view),
+                                  unread_counts=UnreadCounts.of(result.counts), user_errors=[])
 
     @strawberry.mutation(permission_classes=WRITE)
     async def mark_thread_read(self, info: Info, input: ThreadInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id,
-                                                          threads.read_change(input.up_to)))
+        return await thread_payload(threads.mark_read(info.context, input.thread_id, input.up_to))
 
     @strawberry.mutation(permission_classes=WRITE)
     async def mark_thread_unread(self, info: Info, input: ThreadInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id, threads.unread_change))
+        return await thread_payload(threads.mark_unread(info.context, input.thread_id))
 
     @strawberry.mutation(permission_classes=WRITE)
     async def set_thread_favorite(self, info: Info, input: SetThreadFlagInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id,
-                                                          threads.flag_change("is_favorite", input.value)))
+        return await thread_payload(threads.set_flag(info.context, input.thread_id, Flag.FAVORITE, input.value))
 
     @strawberry.mutation(permission_classes=WRITE)
     async def set_thread_muted(self, info: Info, input: SetThreadFlagInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id,
-                                                          threads.flag_change("is_muted", input.value)))
+        return await thread_payload(threads.set_flag(info.context, input.thread_id, Flag.MUTED, input.value))
 
     @strawberry.mutation(permission_classes=WRITE)
     async def set_thread_archived(self, info: Info, input: SetThreadFlagInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id,
-                                                          threads.flag_change("is_archived", input.value)))
+        return await thread_payload(threads.set_flag(info.context, input.thread_id, Flag.ARCHIVED, input.value))
 
     @strawberry.mutation(permission_classes=WRITE)
     async def create_smartlist(self, info: Info, input: CreateSmartlistInput) -> CreateSmartlistPayload:

@@ -13,9 +13,12 @@ from strawberry.types import Info
 import resolvers.messages as messages_resolvers
 import resolvers.targets as targets
 from inbox.barcodes import barcode_svg
+from inbox.clubs import backoffice_link, receives_sms_replies
+from inbox.members import member_full_name
 from inbox.messages import message_cursor, message_preview
 from inbox.money import quantize
 from inbox.pagination import Page
+from inbox.sessions import occupancy_rate
 from inbox.smartlists import filter_types, filters_from_json
 from inbox.threads import ThreadView
 from inbox.threads import UnreadCounts as DomainUnreadCounts
@@ -37,8 +40,6 @@ from schema.enums import (
     ThreadCategory,
     ThreadUpdateReason,
 )
-
-TWO_WAY_SMS_COUNTRIES = {"CA", "US", "GB"}
 
 
 @strawberry.interface
@@ -138,7 +139,7 @@ class Club(Node):
         return cls(
             id=strawberry.ID(encode_id("Club", row.id)),
             name=row.name,
-            receives_sms_replies="sms" in addons and row.country.upper() in TWO_WAY_SMS_COUNTRIES,
+            receives_sms_replies=receives_sms_replies(row),
             receives_email_replies=row.inbound_email is not None,
             timezone=row.timezone,
             country=row.country,
@@ -207,7 +208,7 @@ class Member(Node):
             member_number=row.member_number,
             first_name=row.first_name,
             last_name=row.last_name,
-            full_name=f"{row.first_name} {row.last_name}".strip(),
+            full_name=member_full_name(row.first_name, row.last_name),
             email=row.email,
             phone=row.phone,
             accepts_email=row.accepts_email,
@@ -223,7 +224,7 @@ class Member(Node):
             unpaid_invoices_count=row.unpaid_invoices_count,
             documents_count=row.documents_count,
             notes_count=row.notes_count,
-            profile_url=f"{club.backoffice_url.rstrip('/')}/members/{row.external_id}",
+            profile_url=backoffice_link(club, "MEMBER", row.external_id),
             external_id=row.external_id,
         )
 
@@ -283,7 +284,7 @@ class Smartlist(Node):
             filters=[SmartlistFilter(field=SmartlistFilterField(f.field), operator=FilterOperator(f.operator),
                                      values=list(f.values)) for f in filters],
             filter_types=[SmartlistFilterField(name) for name in filter_types(filters)],
-            url=f"{club.backoffice_url.rstrip('/')}/smartlists/{row.external_id}", external_id=row.external_id,
+            url=backoffice_link(club, "SMARTLIST", row.external_id), external_id=row.external_id,
             row=row,
         )
 
@@ -326,7 +327,7 @@ class Session(Node):
                       "overbooked).")
     async def occupancy_rate(self, info: Info) -> float:
         booked = (await info.context.loaders.booking_counts.load(self.row.id))[0]
-        return 0.0 if self.capacity <= 0 else min(1.0, booked / self.capacity)
+        return occupancy_rate(booked, self.capacity)
 
     @strawberry.field
     async def bookings(self, info: Info, first: int | None = None, after: str | None = None) -> Connection[Member]:
@@ -357,7 +358,7 @@ class Session(Node):
             id=strawberry.ID(encode_id("Session", row.id)), name=row.name, starts_at=row.starts_at,
             ends_at=row.ends_at, level=row.level, is_online=row.is_online, capacity=row.capacity,
             teacher=Teacher(name=row.teacher_name, photo_url=row.teacher_photo_url) if row.teacher_name else None,
-            room=room, url=f"{club.backoffice_url.rstrip('/')}/sessions/{row.external_id}",
+            room=room, url=backoffice_link(club, "SESSION", row.external_id),
             external_id=row.external_id, row=row,
         )
 
@@ -412,7 +413,7 @@ class Thread(Node):
             activity_at=view.activity_at, unread_count=view.unread_count, is_favorite=view.is_favorite,
             is_muted=view.is_muted, is_archived=view.is_archived, created_at=thread.created_at,
             sort_key=view.sort_key,
-            read_cursor=message_cursor(thread.id, view.read_seq) if _has_read(view) else None,
+            read_cursor=message_cursor(thread.id, view.read_seq) if view.has_read else None,
             latest_cursor=message_cursor(thread.id, thread.last_seq), view=view,
         )
 
@@ -423,7 +424,7 @@ class Thread(Node):
     @strawberry.field(description="Display name: the member's full name, the smartlist's name, or the session's name.")
     async def title(self, info: Info) -> str:
         row = await target_row(info, self.view.thread)
-        return f"{row.first_name} {row.last_name}".strip() if isinstance(row, MemberRow) else row.name
+        return member_full_name(row.first_name, row.last_name) if isinstance(row, MemberRow) else row.name
 
     @strawberry.field
     async def last_message(self, info: Info) -> Message | None:
@@ -442,14 +443,6 @@ class Thread(Node):
         page = await messages_resolvers.thread_messages(
             info.context, self.view.thread, first=first, after=after, last=last, before=before, around=around)
         return connection(page, lambda row: Message.of(row, info))
-
-
-def _has_read(view: ThreadView) -> bool:
-    """Whether the viewer ever read the thread (imported history counts as read)."""
-    if view.viewer_id is None:
-        return False
-    return view.thread.history_seq > 0 or (view.state is not None and (view.state.read_seq > 0
-                                                                       or view.state.forced_unread))
 
 
 async def target_row(info: Info, thread: ThreadRow) -> MemberRow | SmartlistRow | SessionRow:
