@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox.errors import BadUserInput
-from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
+from inbox.pagination import Page, decode_key, keyset_page, list_digest
 from inbox.search import member_search_condition
 from inbox.text import fold
 from models import Member, MemberTag, Session, Smartlist
@@ -31,24 +30,15 @@ async def list_members(
     """Members by last name, first name, id; narrowed by the search rules of inbox.md and, for a
     smartlist, by its `condition` (`list_name` then names that list in cursors)."""
     digest = list_digest(*list_name, search or "")
-    key = decode_cursor(after, digest)
+    key = decode_key(after, digest, str, str, int)
     condition = and_(member_search_condition(search), true() if condition is None else condition)
     query = select(Member).where(condition)
     if key is not None:
-        if len(key) != 3:
-            raise BadUserInput("Malformed cursor")
         query = query.where(tuple_(Member.last_name_key, Member.first_name_key, Member.id) > tuple(key))
     query = query.order_by(Member.last_name_key, Member.first_name_key, Member.id).limit(first + 1)
     rows = list((await session.scalars(query)).all())
-
-    count_query = select(func.count()).select_from(Member).where(condition)
-    return Page(
-        items=rows[:first],
-        cursors=[encode_cursor(digest, member_order_key(m)) for m in rows[:first]],
-        has_next_page=len(rows) > first,
-        has_previous_page=key is not None,
-        count_query=count_query,
-    )
+    return keyset_page(rows, first, digest, member_order_key, after=key,
+                       count_query=select(func.count()).select_from(Member).where(condition))
 
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput
-from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
+from inbox.pagination import Page, decode_key, encode_cursor, keyset_page, list_digest
 from inbox.text import collapse_spaces
 from inbox.threads import LockedThread, changed, restore_for_everyone, save_viewer_state
 from models import Delivery, Message, Thread
@@ -116,10 +116,10 @@ def message_cursor(thread_id: int, seq: int) -> str:
 
 
 def cursor_seq(thread_id: int, cursor: str | None) -> int | None:
-    key = decode_cursor(cursor, messages_digest(thread_id))
+    key = decode_key(cursor, messages_digest(thread_id), int)
     if key is None:
         return None
-    if len(key) != 1 or not isinstance(key[0], int) or key[0] < 0:
+    if key[0] < 0:
         raise BadUserInput("Malformed cursor")
     return int(key[0])
 
@@ -164,17 +164,13 @@ async def list_deliveries(session: AsyncSession, message_id: int, *, statuses: S
                           after: str | None) -> Page[Delivery]:
     """A message's deliveries in creation order, optionally of some statuses."""
     digest = list_digest("deliveries", message_id, sorted(statuses or []))
-    key = decode_cursor(after, digest)
+    key = decode_key(after, digest, int)
     condition = Delivery.message_id == message_id
     if statuses:
         condition = condition & Delivery.status.in_(statuses)
     query = select(Delivery).where(condition)
     if key is not None:
-        if len(key) != 1 or not isinstance(key[0], int):
-            raise BadUserInput("Malformed cursor")
         query = query.where(Delivery.id > key[0])
     rows = list((await session.scalars(query.order_by(Delivery.id).limit(first + 1))).all())
-    items = rows[:first]
-    return Page(items=items, cursors=[encode_cursor(digest, [d.id]) for d in items],
-                has_next_page=len(rows) > first, has_previous_page=key is not None,
-                count_query=select(func.count(Delivery.id)).where(condition))
+    return keyset_page(rows, first, digest, lambda d: [d.id], after=key,
+                       count_query=select(func.count(Delivery.id)).where(condition))

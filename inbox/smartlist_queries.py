@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox.errors import BadUserInput
-from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
+from inbox.pagination import Page, decode_key, keyset_page, list_digest
 from inbox.search import name_search_condition
 from inbox.sending import reachable_condition
 from inbox.smartlists import filter_condition, filters_from_json
@@ -23,19 +22,14 @@ async def list_smartlists(
 ) -> Page[Smartlist]:
     """Smartlists by name, then id; searchable by name."""
     digest = list_digest("smartlists", search or "")
-    key = decode_cursor(after, digest)
+    key = decode_key(after, digest, str, int)
     condition = name_search_condition(Smartlist.name_key, search)
     query = select(Smartlist).where(condition)
     if key is not None:
-        if len(key) != 2 or not isinstance(key[1], int):
-            raise BadUserInput("Malformed cursor")
-        query = query.where(tuple_(Smartlist.name_key, Smartlist.id) > tuple_(str(key[0]), key[1]))
+        query = query.where(tuple_(Smartlist.name_key, Smartlist.id) > tuple_(key[0], key[1]))
     rows = list((await session.scalars(query.order_by(Smartlist.name_key, Smartlist.id).limit(first + 1))).all())
-
-    count_query = select(func.count(Smartlist.id)).where(condition)
-    items = rows[:first]
-    return Page(items=items, cursors=[encode_cursor(digest, [s.name_key, s.id]) for s in items],
-                has_next_page=len(rows) > first, has_previous_page=key is not None, count_query=count_query)
+    return keyset_page(rows, first, digest, lambda s: [s.name_key, s.id], after=key,
+                       count_query=select(func.count(Smartlist.id)).where(condition))
 
 
 async def member_counts(

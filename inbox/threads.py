@@ -32,7 +32,7 @@ from sqlalchemy.orm import aliased
 
 from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput, UserError
-from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
+from inbox.pagination import Page, decode_key, encode_cursor, keyset_page, list_digest
 from inbox.search import member_search_condition, name_search_condition
 from models import Member, Message, Session, Smartlist, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
@@ -187,7 +187,8 @@ async def list_threads(
     first: int, after: str | None,
 ) -> Page[ThreadView]:
     """One page of the list: favorites first, then the viewer's activity date, then id (all descending)."""
-    key = decode_cursor(after, thread_list_digest(viewer_id, category))
+    digest = thread_list_digest(viewer_id, category)
+    key = decode_key(after, digest, int, int, int)
     condition, join = search_condition(category, search)
     conditions = [Thread.category == category, status_condition(status), condition]
 
@@ -197,8 +198,6 @@ async def list_threads(
             query = query.join(*join)
         return query.where(*conditions)
 
-    if key is not None and (len(key) != 3 or not all(isinstance(part, int) for part in key)):
-        raise BadUserInput("Malformed cursor")
     ranked = _ranked_ids(base, viewer_id, status, key, first + 1)
     query = (
         viewer_join(select(Thread, ThreadState).join(ranked, ranked.c.id == Thread.id), viewer_id)
@@ -207,10 +206,8 @@ async def list_threads(
     rows = (await session.execute(query)).all()
     views = [ThreadView(thread, state, viewer_id) for thread, state in rows]
 
-    count_query = base(select(func.count(Thread.id)))
-    page_views = views[:first]
-    return Page(items=page_views, cursors=[thread_cursor(v) for v in page_views],
-                has_next_page=len(views) > first, has_previous_page=key is not None, count_query=count_query)
+    return keyset_page(views, first, digest, lambda view: view.order_key, after=key,
+                       count_query=base(select(func.count(Thread.id))))
 
 
 def _ranked_ids(base: Any, viewer_id: int | None, status: str, key: list[int] | None, limit: int) -> Any:
@@ -469,8 +466,8 @@ def encode_updates_cursor(viewer_id: int | None, change_seq: int) -> str:
 
 
 def decode_updates_cursor(viewer_id: int | None, cursor: str) -> int:
-    key = decode_cursor(cursor, updates_digest(viewer_id))
-    if key is None or len(key) != 1 or not isinstance(key[0], int) or key[0] < 0:
+    key = decode_key(cursor, updates_digest(viewer_id), int)
+    if key is None or key[0] < 0:
         raise BadUserInput("Malformed updates cursor")
     return int(key[0])
 
