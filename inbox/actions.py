@@ -172,12 +172,12 @@ async def _change_viewer_state(session: AsyncSession, bus: Publisher | None, sta
 async def mark_thread_read(session: AsyncSession, bus: Publisher | None, *, staff_id: int, thread_id: int,
                            up_to: str | None = None) -> ThreadOutcome:
     """Read up to a message cursor of the thread (default: its newest message)."""
-    try:
-        up_to_seq = cursor_seq(thread_id, up_to)
-    except BadUserInput as exc:
-        raise UserError("INVALID_INPUT", "`upTo` is not a message cursor of this thread", ["input", "upTo"]) from exc
-
     async def rule(session: AsyncSession, locked: LockedThread) -> dict[str, Any]:
+        try:
+            up_to_seq = cursor_seq(thread_id, up_to)
+        except BadUserInput as exc:
+            message = "`upTo` is not a message cursor of this thread"
+            raise UserError("INVALID_INPUT", message, ["input", "upTo"]) from exc
         return await read_changes(session, locked, up_to_seq)
 
     return await _change_viewer_state(session, bus, staff_id, thread_id, "READ", rule)
