@@ -12,9 +12,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, delete, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from models import Club, Thread, ThreadChange
@@ -88,7 +88,8 @@ async def prune_change_log(sessions: async_sessionmaker[AsyncSession], *,
     last update, seconds ago); a resume catches up from the stamps on threads and states instead."""
     async with sessions() as session:
         await begin_write(session)
-        result = await session.execute(delete(ThreadChange).where(ThreadChange.created_at < utcnow() - older_than))
+        result = cast(CursorResult[Any], await session.execute(
+            delete(ThreadChange).where(ThreadChange.created_at < utcnow() - older_than)))
         await session.commit()
     return int(result.rowcount or 0)
 

@@ -96,7 +96,7 @@ async def _insert_deliveries(
         return
     # Core executemany on the table: one batched statement (the ORM bulk path splits rows by NULLs).
     for start in range(0, len(rows), DELIVERY_CHUNK):
-        await session.execute(insert(Delivery.__table__), rows[start:start + DELIVERY_CHUNK])
+        await session.execute(insert(Delivery.metadata.tables["delivery"]), rows[start:start + DELIVERY_CHUNK])
 
 
 def message_preview(body: str, length: int = 140) -> str:

@@ -10,10 +10,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    CursorResult,
     and_,
     case,
     false,
@@ -294,7 +295,7 @@ async def get_or_create_thread(
     index_where = column.isnot(None)
     statement = dialect_insert(session, Thread).values(**values).on_conflict_do_nothing(
         index_elements=[Thread.club_id, column], index_where=index_where)
-    result = await session.execute(statement)
+    result = cast(CursorResult[Any], await session.execute(statement))
     thread = await session.scalar(select(Thread).where(column == target_id))
     assert thread is not None
     created = bool(result.rowcount)

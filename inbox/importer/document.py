@@ -171,16 +171,21 @@ def _check_addon(value: str) -> str:
     return name
 
 
-def _text(max_length: int) -> Any:
-    return Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)]
+def _bounded(max_length: int) -> StringConstraints:
+    return StringConstraints(strip_whitespace=True, min_length=1, max_length=max_length)
 
 
-def _optional_text(max_length: int) -> Any:
-    return Annotated[_text(max_length) | None, BeforeValidator(_blank_to_none)]
-
+_BLANK_IS_NONE = BeforeValidator(_blank_to_none)
 
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Name = _text(200)
+Name = Annotated[str, _bounded(200)]
+Label = Annotated[str, _bounded(100)]
+Street = Annotated[str, _bounded(300)]
+PostalCode = Annotated[str, _bounded(30)]
+OptionalLabel = Annotated[Label | None, _BLANK_IS_NONE]
+OptionalLink = Annotated[Annotated[str, _bounded(1000)] | None, _BLANK_IS_NONE]
+OptionalDescription = Annotated[Annotated[str, _bounded(10_000)] | None, _BLANK_IS_NONE]
+OptionalSubject = Annotated[Annotated[str, _bounded(998)] | None, _BLANK_IS_NONE]
 IsoDate = Annotated[date, PlainValidator(_parse_date)]
 IsoDateTime = Annotated[datetime, PlainValidator(_parse_datetime)]
 Money = Annotated[Decimal, PlainValidator(_parse_decimal)]
@@ -191,7 +196,7 @@ OptionalEmail = Annotated[Email | None, BeforeValidator(_blank_to_none)]
 Phone = Annotated[str, StringConstraints(max_length=50), AfterValidator(_check_phone)]
 OptionalPhone = Annotated[Phone | None, BeforeValidator(_blank_to_none)]
 Url = Annotated[str, StringConstraints(max_length=500), AfterValidator(_check_url)]
-Tag = _text(100)
+Tag = Label
 
 
 class _In(BaseModel):
@@ -208,9 +213,9 @@ class _In(BaseModel):
 
 
 class AddressIn(_In):
-    street: _text(300)
-    postal_code: _text(30)
-    city: _text(200)
+    street: Street
+    postal_code: PostalCode
+    city: Name
     country: Country
 
 
@@ -258,12 +263,12 @@ class StaffIn(_In):
 class EmergencyContactIn(_In):
     name: Name
     phone: Phone
-    relationship: _optional_text(100) = None
+    relationship: OptionalLabel = None
 
 
 class MemberIn(_In):
     id: Id
-    member_number: _text(100)
+    member_number: Label
     first_name: Name
     last_name: Name
     email: OptionalEmail = None
@@ -272,13 +277,13 @@ class MemberIn(_In):
     accepts_sms: StrictBool = True
     registered_at: IsoDate
     birth_date: IsoDate | None = None
-    barcode: _optional_text(100) = None
+    barcode: OptionalLabel = None
     address: AddressIn | None = None
     emergency_contact: EmergencyContactIn | None = None
     tags: list[Tag] = []
     account_balance: Money = Decimal(0)
     unpaid_invoices_count: Count = 0
-    photo_url: _optional_text(1000) = None
+    photo_url: OptionalLink = None
     documents_count: Count = 0
     notes_count: Count = 0
 
@@ -290,7 +295,7 @@ class MemberIn(_In):
 
 class TeacherIn(_In):
     name: Name
-    photo_url: _optional_text(1000) = None
+    photo_url: OptionalLink = None
 
 
 class RoomIn(_In):
@@ -303,7 +308,7 @@ class SessionIn(_In):
     name: Name
     starts_at: IsoDateTime
     ends_at: IsoDateTime
-    level: _optional_text(100) = None
+    level: OptionalLabel = None
     is_online: StrictBool = False
     capacity: Annotated[int, Field(strict=True, ge=0, le=INT_MAX)]
     teacher: TeacherIn | None = None
@@ -321,7 +326,7 @@ class FilterIn(_In):
 class SmartlistIn(_In):
     id: Id
     name: Name
-    description: _optional_text(10_000) = None
+    description: OptionalDescription = None
     filters: list[FilterIn] = []
 
 
@@ -341,7 +346,7 @@ class MessageIn(_In):
     direction: DIRECTION
     channel: CHANNEL
     staff: Id | None = None
-    subject: _optional_text(998) = None
+    subject: OptionalSubject = None
     body: Annotated[str, StringConstraints(max_length=100_000)]
     created_at: IsoDateTime
 

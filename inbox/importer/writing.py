@@ -33,16 +33,24 @@ from models.tables import (
 
 T = TypeVar("T")
 
-CLUB = Club.__table__
-STAFF = Staff.__table__
-MEMBER = Member.__table__
-MEMBER_TAG = MemberTag.__table__
-SESSION = Session.__table__
-BOOKING = Booking.__table__
-SMARTLIST = Smartlist.__table__
-THREAD = Thread.__table__
-MESSAGE = Message.__table__
-THREAD_CHANGE = ThreadChange.__table__
+
+def _table(model: Any) -> Table:
+    """A model's Core table (declarative typing only promises a FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+CLUB = _table(Club)
+STAFF = _table(Staff)
+MEMBER = _table(Member)
+MEMBER_TAG = _table(MemberTag)
+SESSION = _table(Session)
+BOOKING = _table(Booking)
+SMARTLIST = _table(Smartlist)
+THREAD = _table(Thread)
+MESSAGE = _table(Message)
+THREAD_CHANGE = _table(ThreadChange)
 
 TARGET_COLUMNS = {"member": "member_id", "smartlist": "smartlist_id", "session": "session_id"}
 CATEGORIES = {"member": "MEMBER", "smartlist": "SMARTLIST", "session": "SESSION"}
@@ -156,12 +164,14 @@ class Writer:
 
     async def write(self) -> ImportSummary:
         await self._club()
-        await self._rows("staff", STAFF, [staff_row(self.club_id, s) for s in self.doc.staff], "staff")
-        await self._rows("members", MEMBER, [member_row(self.club_id, m) for m in self.doc.members], "member",
+        club_id = self.club_id
+        assert club_id is not None
+        await self._rows("staff", STAFF, [staff_row(club_id, s) for s in self.doc.staff], "staff")
+        await self._rows("members", MEMBER, [member_row(club_id, m) for m in self.doc.members], "member",
                          after_chunk=self._member_tags)
-        await self._rows("sessions", SESSION, [session_row(self.club_id, s) for s in self.doc.sessions], "session",
+        await self._rows("sessions", SESSION, [session_row(club_id, s) for s in self.doc.sessions], "session",
                          after_chunk=self._bookings)
-        await self._rows("smartlists", SMARTLIST, [smartlist_row(self.club_id, s) for s in self.doc.smartlists],
+        await self._rows("smartlists", SMARTLIST, [smartlist_row(club_id, s) for s in self.doc.smartlists],
                          "smartlist")
         plans = await self._threads()
         await self._messages(plans)
