@@ -264,20 +264,14 @@ def dispatch(
     """Run the delivery dispatcher alone (for deployments that separate it from `serve`)."""
     import signal
 
-    from inbox.delivery_changes import DeliveryChangeNotifier
-    from inbox.dispatcher import dispatcher_from_settings
-    from subscriptions.bus import EventBus
+    from app.runtime import running
 
     settings = load_settings()
 
     async def work(factory: Any) -> int:
-        dispatcher = dispatcher_from_settings(settings, factory)
-        bus = EventBus(settings.redis_url)
-        await bus.start()
-        changes = DeliveryChangeNotifier(factory, bus)
-        changes.start()
-        dispatcher.on_change = changes.touch
-        try:
+        async with running(settings, factory, with_dispatcher=True) as runtime:
+            dispatcher = runtime.dispatcher
+            assert dispatcher is not None
             if once:
                 return await dispatcher.drain()
             loop = asyncio.get_running_loop()
@@ -285,10 +279,6 @@ def dispatch(
                 loop.add_signal_handler(signum, dispatcher.stop)
             await dispatcher.run()
             return 0
-        finally:
-            await dispatcher.aclose()
-            await changes.aclose()
-            await bus.stop()
 
     log_to_stderr()
     if not once:

@@ -12,9 +12,9 @@ import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbox.database import is_outage
@@ -94,7 +94,8 @@ async def prune_change_log(sessions: async_sessionmaker[AsyncSession], *,
     last update, seconds ago); a resume catches up from the stamps on threads and states instead."""
     async with sessions() as session:
         await begin_write(session)
-        result = await session.execute(delete(ThreadChange).where(ThreadChange.created_at < utcnow() - older_than))
+        result = cast(CursorResult[Any], await session.execute(
+            delete(ThreadChange).where(ThreadChange.created_at < utcnow() - older_than)))
         await session.commit()
     return int(result.rowcount or 0)
 

@@ -3,7 +3,7 @@ apply delivery reports.
 
 The signature is checked before any other field is read. The receiving number or address chooses
 the club; the normalised sender chooses the member; the message goes through
-`inbox.replies.record_member_reply`, so the thread rules apply and a provider message id is stored
+`inbox.actions.record_member_reply`, so the thread rules apply and a provider message id is stored
 once. What cannot be matched is kept in `unmatched_inbound` with the reason, never dropped.
 """
 
@@ -24,11 +24,11 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from inbox.actions import record_delivery_report, record_member_reply
 from inbox.changes import Publisher
-from inbox.dispatcher import report_delivery
+from inbox.clubs import has_two_way_sms_country
 from inbox.errors import DomainError, Forbidden
 from inbox.phones import try_e164
-from inbox.replies import record_member_reply
 from inbox.transports import bare_message_id, split_reply_address, token_of_message_id, twilio_reason
 from models import Club, Delivery, Member, UnmatchedInbound
 from models.base import utcnow
@@ -40,7 +40,6 @@ Fields = Sequence[tuple[str, str]]
 Sessions = async_sessionmaker[AsyncSession]
 
 SIGNATURE_MAX_AGE = timedelta(minutes=5)
-TWO_WAY_SMS_COUNTRIES = ("CA", "US", "GB")
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 MAX_SUBJECT = 998
@@ -163,7 +162,7 @@ def sms_refusal(club: Club) -> str | None:
         return NO_INBOX_ADDON
     if "sms" not in addons:
         return NO_SMS_ADDON
-    if club.country.upper() not in TWO_WAY_SMS_COUNTRIES:
+    if not has_two_way_sms_country(club):
         return NO_TWO_WAY_SMS
     return None
 
@@ -337,8 +336,9 @@ async def receive_sms_status(sessions: Sessions, *, auth_token: str | None, url:
     else:
         return Outcome.IGNORED
     token = next(iter(parse_qs(urlsplit(url).query).get("token", [])), None)
-    updated = await report_delivery(sessions, token=token, provider_message_id=_provider_id(form.get("MessageSid")),
-                                    status=new_status, reason=reason, on_change=on_change)
+    updated = await record_delivery_report(sessions, token=token,
+                                           provider_message_id=_provider_id(form.get("MessageSid")),
+                                           status=new_status, reason=reason, on_change=on_change)
     return Outcome.UPDATED if updated else Outcome.IGNORED
 
 
@@ -363,8 +363,9 @@ async def receive_email_event(sessions: Sessions, *, signing_key: str | None, pa
         return Outcome.IGNORED  # opened, clicked, a temporary failure Mailgun retries itself...
     headers = _mapping(_mapping(event.get("message")).get("headers"))
     message_id = _provider_id(bare_message_id(_text(headers.get("message-id"))))
-    updated = await report_delivery(sessions, token=token_of_message_id(message_id), provider_message_id=message_id,
-                                    status=new_status, reason=reason, on_change=on_change)
+    updated = await record_delivery_report(sessions, token=token_of_message_id(message_id),
+                                           provider_message_id=message_id, status=new_status, reason=reason,
+                                           on_change=on_change)
     return Outcome.UPDATED if updated else Outcome.IGNORED
 
 

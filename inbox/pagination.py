@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
@@ -60,6 +62,39 @@ def decode_cursor(cursor: str | None, digest: str) -> list[Any] | None:
     if cursor_digest != digest or not isinstance(key, list):
         raise BadUserInput("This cursor belongs to another list")
     return key
+
+
+def decode_key(cursor: str | None, digest: str, *shape: type) -> list[Any] | None:
+    """The key of a cursor of this list, checked against the key's shape (`int`, `str`, or `datetime`
+    for an ISO string, which is parsed); BadUserInput when it does not fit."""
+    key = decode_cursor(cursor, digest)
+    if key is None:
+        return None
+    if len(key) != len(shape):
+        raise BadUserInput("Malformed cursor")
+    return [_key_part(part, kind) for part, kind in zip(key, shape, strict=True)]
+
+
+def _key_part(part: Any, kind: type) -> Any:
+    if kind is datetime and isinstance(part, str):
+        try:
+            return datetime.fromisoformat(part)
+        except ValueError:
+            pass
+    elif kind is int and isinstance(part, int) and not isinstance(part, bool):
+        return part
+    elif kind is str and isinstance(part, str):
+        return part
+    raise BadUserInput("Malformed cursor")
+
+
+def keyset_page(rows: Sequence[T], size: int, digest: str, key_of: Callable[[T], list[Any]], *, after: Any,
+                count_query: Any = None) -> Page[T]:
+    """A page from the `size + 1` rows read after a key (`after`: the decoded key, None on the first
+    page): the extra row only says that a next page exists."""
+    items = list(rows[:size])
+    return Page(items=items, cursors=[encode_cursor(digest, key_of(item)) for item in items],
+                has_next_page=len(rows) > size, has_previous_page=after is not None, count_query=count_query)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Staff sending a message: validation, recipients, consent, the sms add-on and idempotency."""
+"""Staff sending a message, its rules: validation, recipients, consent, the sms add-on and idempotency
+(`inbox.actions.send_message` applies them)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox.auth import Principal
 from inbox.errors import UserError
-from inbox.messages import DeliveryDraft, post_message
+from inbox.messages import DeliveryDraft
 from inbox.smartlists import club_today, filter_condition, filters_from_json
-from inbox.threads import lock_thread
+from inbox.threads import LockedThread
 from models import Booking, Club, Member, Message, Smartlist, Thread
-from models.engine import begin_write
 
 MAX_BODY = {"SMS": 1600, "EMAIL": 100_000}
 MAX_SUBJECT = 998
@@ -31,13 +29,6 @@ class Draft:
     subject: str | None = None
     include_waitlist: bool = False
     idempotency_key: str | None = None
-
-
-@dataclass(frozen=True)
-class SendResult:
-    message: Message
-    thread: Thread
-    created: bool
 
 
 def _field(name: str) -> list[str]:
@@ -99,21 +90,28 @@ async def broadcast_members(session: AsyncSession, thread: Thread, club: Club, i
     return list((await session.execute(query)).all())
 
 
-async def recipients(session: AsyncSession, thread: Thread, club: Club, draft: Draft) -> list[DeliveryDraft]:
-    if thread.category == "MEMBER":
-        member = (await session.execute(select(*_CONTACT).where(Member.id == thread.member_id))).one()
-        delivery = member_delivery(member, draft.channel)
+async def recipients(session: AsyncSession, locked: LockedThread, club: Club, draft: Draft) -> list[DeliveryDraft]:
+    """Who a send reaches: the thread's member (read with the lock), or a broadcast's members now."""
+    if locked.thread.category == "MEMBER":
+        delivery = member_delivery(locked.contact, draft.channel)
         if delivery.skip_reason:
             raise UserError("NO_RECIPIENT_ADDRESS", f"Cannot send by {draft.channel}: {delivery.skip_reason}",
                             _field("channel"))
         return [delivery]
-    members = await broadcast_members(session, thread, club, draft.include_waitlist)
+    members = await broadcast_members(session, locked.thread, club, draft.include_waitlist)
     if not members:
         raise UserError("NO_RECIPIENT", "Nobody would receive this message", _field("threadId"))
     return [member_delivery(member, draft.channel) for member in members]
 
 
-async def _earlier_send(session: AsyncSession, staff_id: int, draft: Draft) -> Message | None:
+def email_subject(draft: Draft, club: Club) -> str | None:
+    """An email's subject: the one typed, else the club's name; an SMS has none."""
+    if draft.channel != "EMAIL":
+        return None
+    return draft.subject.strip() if draft.subject and draft.subject.strip() else club.name
+
+
+async def earlier_send(session: AsyncSession, staff_id: int, draft: Draft) -> Message | None:
     """The message first sent with this idempotency key; a different send with it is refused."""
     if draft.idempotency_key is None:
         return None
@@ -126,41 +124,3 @@ async def _earlier_send(session: AsyncSession, staff_id: int, draft: Draft) -> M
         raise UserError("INVALID_INPUT", "This idempotency key was used for another message",
                         _field("idempotencyKey"))
     return earlier
-
-
-async def send_message(session: AsyncSession, principal: Principal, club: Club, draft: Draft) -> SendResult:
-    """Post a staff message and its deliveries in one transaction; a retried key returns the first."""
-    assert principal.staff_id is not None
-    validate_draft(draft, club)
-    try:
-        await begin_write(session)
-        earlier = await _earlier_send(session, principal.staff_id, draft)
-        thread = await lock_thread(session, draft.thread_id)
-        if thread is None:
-            raise UserError("NOT_FOUND", "No such thread", _field("threadId"))
-        if earlier is not None:
-            return SendResult(earlier, thread, created=False)
-        deliveries = await recipients(session, thread, club, draft)
-        subject = None
-        if draft.channel == "EMAIL":
-            subject = draft.subject.strip() if draft.subject and draft.subject.strip() else club.name
-        message = await post_message(
-            session, thread, direction="OUTBOUND", channel=draft.channel, body=draft.body, subject=subject,
-            staff_id=principal.staff_id, idempotency_key=draft.idempotency_key, deliveries=deliveries,
-        )
-        await session.commit()
-        return SendResult(message, thread, created=True)
-    except IntegrityError:
-        # A concurrent retry with the same key committed first: answer with its message.
-        await session.rollback()
-        if draft.idempotency_key is None:
-            raise
-        earlier = await _earlier_send(session, principal.staff_id, draft)
-        if earlier is None:
-            raise
-        thread = await session.scalar(select(Thread).where(Thread.id == earlier.thread_id))
-        assert thread is not None
-        return SendResult(earlier, thread, created=False)
-    except BaseException:
-        await session.rollback()
-        raise

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    CursorResult,
     and_,
     bindparam,
     case,
@@ -29,10 +31,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput, UserError
-from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
+from inbox.pagination import Page, decode_key, encode_cursor, keyset_page, list_digest
 from inbox.search import member_search_condition, name_search_condition
 from models import Club, Member, Message, Session, Smartlist, Staff, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
@@ -121,6 +124,14 @@ class ThreadView:
         return max(mine, self.thread.history_seq)
 
     @property
+    def has_read(self) -> bool:
+        """Whether the viewer ever read the thread (imported history counts as read)."""
+        if self.viewer_id is None:
+            return False
+        state = self.state
+        return self.thread.history_seq > 0 or (state is not None and (state.read_seq > 0 or state.forced_unread))
+
+    @property
     def unread_count(self) -> int:
         if self.viewer_id is None:
             return 0
@@ -202,9 +213,8 @@ async def list_threads(
     club's change stamp (the same snapshot as the page, for `threadUpdated(after:)`) and, when asked,
     the list's total count.
     """
-    key = decode_cursor(after, thread_list_digest(viewer_id, category))
-    if key is not None and (len(key) != 3 or not all(isinstance(part, int) for part in key)):
-        raise BadUserInput("Malformed cursor")
+    digest = thread_list_digest(viewer_id, category)
+    key = decode_key(after, digest, int, int, int)
     key_shape = None if key is None else ("all" if key[0] == 0 else "pinned")
     if (search or "").strip():
         statement = _list_statement(category, status, search, key_shape, with_total)
@@ -216,7 +226,6 @@ async def list_threads(
     rows = (await session.execute(statement, values)).all()
     extra = 2 if with_total else 1
     views = _views((row[:-extra] for row in rows), viewer_id)
-    page_views = views[:first]
 
     def count_query() -> Any:
         condition, join = search_condition(category, search)
@@ -225,8 +234,9 @@ async def list_threads(
             query = query.join(*join)
         return query.where(Thread.category == category, status_condition(status), condition)
 
-    return ThreadPage(items=page_views, cursors=[thread_cursor(v) for v in page_views],
-                      has_next_page=len(views) > first, has_previous_page=key is not None, count_query=count_query,
+    page = keyset_page(views, first, digest, lambda view: view.order_key, after=key, count_query=count_query)
+    return ThreadPage(items=page.items, cursors=page.cursors, has_next_page=page.has_next_page,
+                      has_previous_page=page.has_previous_page, count_query=count_query,
                       total=int(rows[0][-1]) if rows and with_total else None,
                       change_seq=int(rows[0][-extra]) if rows else None)
 
@@ -365,7 +375,7 @@ async def get_or_create_thread(
     index_where = column.isnot(None)
     statement = dialect_insert(session, Thread).values(**values).on_conflict_do_nothing(
         index_elements=[Thread.club_id, column], index_where=index_where)
-    result = await session.execute(statement)
+    result = cast(CursorResult[Any], await session.execute(statement))
     thread = await session.scalar(select(Thread).where(column == target_id))
     assert thread is not None
     created = bool(result.rowcount)
@@ -383,33 +393,96 @@ def thread_change(thread: Thread, reason: str, *, message: Message | None = None
     )
 
 
-async def _viewer_change(session: AsyncSession, thread: Thread, state: ThreadState, reason: str) -> Change:
-    change = await record_change(session, thread, reason, staff_id=state.staff_id)
-    state.change_seq = change.change_seq
-    return change
+# --- per-viewer state: the rules as values, written in one statement ------------------------------
+
+class Flag(StrEnum):
+    """A viewer's flags on a thread, by their column."""
+
+    FAVORITE = "is_favorite"
+    MUTED = "is_muted"
+    ARCHIVED = "is_archived"
 
 
-# --- per-viewer state changes ---------------------------------------------------------------------
+FLAG_REASONS = {Flag.FAVORITE: "FAVORITE_CHANGED", Flag.MUTED: "MUTE_CHANGED", Flag.ARCHIVED: "ARCHIVE_CHANGED"}
+_STATE_DEFAULTS: dict[str, Any] = {"read_seq": 0, "read_inbound_count": 0, "forced_unread": False, "is_favorite": False,
+                                   "is_muted": False, "muted_activity_at": None, "is_archived": False, "change_seq": 0}
 
-async def lock_thread(session: AsyncSession, thread_id: int) -> Thread | None:
-    """The thread row, locked for this transaction (PostgreSQL; SQLite writers are serialised)."""
-    query = select(Thread).where(Thread.id == thread_id)
+
+@dataclass(frozen=True)
+class Contact:
+    """Where a member thread's member can be reached, and whether they accept it."""
+
+    id: int
+    email: str | None
+    phone: str | None
+    accepts_email: bool
+    accepts_sms: bool
+
+
+@dataclass
+class LockedThread:
+    """A thread locked for the transaction, with what the write needs to know of it, read at once."""
+
+    thread: Thread
+    state: ThreadState | None
+    staff_id: int | None
+    anyone_archived: bool = False
+    contact: Contact | None = None
+
+    @property
+    def view(self) -> ThreadView:
+        return ThreadView(self.thread, self.state, self.staff_id)
+
+
+async def lock_thread(session: AsyncSession, thread_id: int, staff_id: int | None = None, *,
+                      with_contact: bool = False) -> LockedThread | None:
+    """The thread row locked for this transaction (PostgreSQL; SQLite writers are serialised), in one
+    statement with the viewer's state, whether anyone archived it, and (`with_contact`) its member's
+    addresses. Every writer of a thread's states locks the thread first, so what is read stays true."""
+    anyone = aliased(ThreadState)
+    archived = select(anyone.thread_id).where(anyone.thread_id == Thread.id, anyone.is_archived.is_(True)).exists()
+    columns: list[Any] = [Thread, ThreadState, archived.label("anyone_archived")]
+    if with_contact:
+        columns += [Member.id, Member.email, Member.phone, Member.accepts_email, Member.accepts_sms]
+    query = viewer_join(select(*columns), staff_id)
+    if with_contact:
+        query = query.outerjoin(Member, Member.id == Thread.member_id)
+    query = query.where(Thread.id == thread_id)
     if is_postgresql(session):
-        query = query.with_for_update()
-    return (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
+        query = query.with_for_update(of=Thread)
+    row = (await session.execute(query.execution_options(populate_existing=True))).one_or_none()
+    if row is None:
+        return None
+    contact = Contact(*row[3:]) if with_contact and row[3] is not None else None
+    return LockedThread(row[0], row[1], staff_id, bool(row[2]), contact)
 
 
-async def viewer_state(session: AsyncSession, thread: Thread, staff_id: int) -> ThreadState:
-    """The viewer's state row, created on first use, locked for this transaction."""
-    await session.execute(
-        dialect_insert(session, ThreadState)
-        .values(club_id=thread.club_id, thread_id=thread.id, staff_id=staff_id)
-        .on_conflict_do_nothing(index_elements=[ThreadState.thread_id, ThreadState.staff_id])
-    )
-    query = select(ThreadState).where(ThreadState.thread_id == thread.id, ThreadState.staff_id == staff_id)
-    if is_postgresql(session):
-        query = query.with_for_update()
-    return (await session.scalars(query.execution_options(populate_existing=True))).one()
+def state_values(state: ThreadState | None) -> dict[str, Any]:
+    """The viewer's state as column values (the defaults when they never touched the thread)."""
+    if state is None:
+        return dict(_STATE_DEFAULTS)
+    return {name: getattr(state, name) for name in _STATE_DEFAULTS}
+
+
+def changed(before: ThreadState | None, changes: dict[str, Any]) -> dict[str, Any]:
+    """The changes that differ from the current state (empty: the action is a no-op)."""
+    current = state_values(before)
+    return {name: value for name, value in changes.items() if current[name] != value}
+
+
+async def save_viewer_state(session: AsyncSession, locked: LockedThread, changes: dict[str, Any]) -> ThreadState:
+    """Write the viewer's new state in one upsert; answer it as the view shows it (not read back)."""
+    thread, staff_id = locked.thread, locked.staff_id
+    assert staff_id is not None
+    values = {**state_values(locked.state), **changes}
+    if changes:
+        await session.execute(
+            dialect_insert(session, ThreadState)
+            .values(club_id=thread.club_id, thread_id=thread.id, staff_id=staff_id, **values)
+            .on_conflict_do_update(index_elements=[ThreadState.thread_id, ThreadState.staff_id], set_=changes)
+        )
+    locked.state = ThreadState(club_id=thread.club_id, thread_id=thread.id, staff_id=staff_id, **values)
+    return locked.state
 
 
 async def inbound_count_up_to(session: AsyncSession, thread: Thread, seq: int) -> int:
@@ -420,54 +493,39 @@ async def inbound_count_up_to(session: AsyncSession, thread: Thread, seq: int) -
                                              Message.direction == "INBOUND")) or 0)
 
 
-async def mark_thread_read(
-    session: AsyncSession, thread: Thread, staff_id: int, up_to_seq: int | None = None
-) -> Change | None:
-    state = await viewer_state(session, thread, staff_id)
+async def read_changes(session: AsyncSession, locked: LockedThread, up_to_seq: int | None = None) -> dict[str, Any]:
+    """Read up to a message (default: the newest); a marker forced back by "unread" may move back."""
+    thread, state = locked.thread, state_values(locked.state)
     target = thread.last_seq if up_to_seq is None else max(0, min(up_to_seq, thread.last_seq))
-    new_seq = target if state.forced_unread else max(target, state.read_seq)
-    new_inbound = await inbound_count_up_to(session, thread, new_seq)
-    changes: dict[str, Any] = {"read_seq": new_seq, "read_inbound_count": new_inbound, "forced_unread": False}
-    if state.is_muted:
+    new_seq = target if state["forced_unread"] else max(target, state["read_seq"])
+    inbound = await inbound_count_up_to(session, thread, new_seq)
+    changes: dict[str, Any] = {"read_seq": new_seq, "read_inbound_count": inbound, "forced_unread": False}
+    if state["is_muted"]:
         changes["muted_activity_at"] = thread.last_message_at
-    return await _viewer_change(session, thread, state, "READ") if _apply(state, changes) else None
+    return changed(locked.state, changes)
 
 
-async def mark_thread_unread(session: AsyncSession, thread: Thread, staff_id: int) -> Change:
+def unread_changes(locked: LockedThread) -> dict[str, Any]:
     """Mark as unread: only with at least one message and nothing unread; then exactly 1 unread."""
+    thread = locked.thread
     if thread.last_seq == 0:
         raise UserError("INVALID_INPUT", "A thread without messages cannot be marked as unread", ["input", "threadId"])
-    state = await viewer_state(session, thread, staff_id)
-    view = ThreadView(thread, state, staff_id)
-    if view.unread_count > 0:
+    if locked.view.unread_count > 0:
         raise UserError("THREAD_HAS_UNREAD", "The thread already has unread messages", ["input", "threadId"])
     # Everything is read; the marker moves just before the newest message, which shows as the 1 unread.
-    _apply(state, {"read_seq": thread.last_seq - 1, "read_inbound_count": thread.inbound_count,
-                   "forced_unread": True})
-    return await _viewer_change(session, thread, state, "UNREAD")
+    return changed(locked.state, {"read_seq": thread.last_seq - 1, "read_inbound_count": thread.inbound_count,
+                                  "forced_unread": True})
 
 
-FLAG_REASONS = {"is_favorite": "FAVORITE_CHANGED", "is_muted": "MUTE_CHANGED", "is_archived": "ARCHIVE_CHANGED"}
-
-
-async def set_flag(session: AsyncSession, thread: Thread, staff_id: int, flag: str, value: bool) -> Change | None:
-    """Favorite, mute or archive for one viewer; idempotent: a no-op changes (and pushes) nothing."""
-    state = await viewer_state(session, thread, staff_id)
-    changes: dict[str, Any] = {flag: value}
-    if flag == "is_muted":
-        view = ThreadView(thread, state, staff_id)
-        changes["muted_activity_at"] = (
-            view.activity_at if value and not state.is_muted else (state.muted_activity_at if value else None))
-    return await _viewer_change(session, thread, state, FLAG_REASONS[flag]) if _apply(state, changes) else None
-
-
-def _apply(state: ThreadState, changes: dict[str, Any]) -> bool:
-    changed = False
-    for name, value in changes.items():
-        if getattr(state, name) != value:
-            setattr(state, name, value)
-            changed = True
-    return changed
+def flag_changes(locked: LockedThread, flag: Flag, value: bool) -> dict[str, Any]:
+    """Favorite, mute or archive; muting freezes the viewer's activity date, unmuting releases it."""
+    state = state_values(locked.state)
+    changes: dict[str, Any] = {flag.value: value}
+    if flag is Flag.MUTED and not value:
+        changes["muted_activity_at"] = None
+    elif flag is Flag.MUTED and not state["is_muted"]:
+        changes["muted_activity_at"] = locked.view.activity_at
+    return changed(locked.state, changes)
 
 
 async def restore_for_everyone(session: AsyncSession, thread_id: int) -> None:
@@ -489,8 +547,8 @@ def encode_updates_cursor(viewer_id: int | None, change_seq: int) -> str:
 
 
 def decode_updates_cursor(viewer_id: int | None, cursor: str) -> int:
-    key = decode_cursor(cursor, updates_digest(viewer_id))
-    if key is None or len(key) != 1 or not isinstance(key[0], int) or key[0] < 0:
+    key = decode_key(cursor, updates_digest(viewer_id), int)
+    if key is None or key[0] < 0:
         raise BadUserInput("Malformed updates cursor")
     return int(key[0])
 

@@ -11,8 +11,10 @@ from strawberry.types import Info
 import resolvers.messages as messages
 import resolvers.targets as targets
 import resolvers.threads as threads
+from inbox.actions import ThreadOutcome
 from inbox.errors import UserError as DomainUserError
 from inbox.errors import UserErrors
+from inbox.threads import Flag
 from schema.arguments import Input
 from schema.enums import Channel, FilterOperator, SmartlistFilterField, UserErrorCode
 from schema.permissions import HasInboxAddon, IsStaff
@@ -126,13 +128,12 @@ class CreateSmartlistPayload:
     user_errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
-async def thread_payload(info: Info, work: Awaitable[tuple[object, object]]) -> ThreadPayload:
+async def thread_payload(info: Info, work: Awaitable[ThreadOutcome]) -> ThreadPayload:
     result, errors = await user_errors(work)
     if result is None:
         return ThreadPayload(thread=None, unread_counts=None, user_errors=errors)
-    view, counts = result
-    unread_counts = UnreadCounts.of(counts, info.context.viewer_id)  # type: ignore[arg-type]
-    return ThreadPayload(thread=Thread.of(view), unread_counts=unread_counts, user_errors=[])  # type: ignore[arg-type]
+    unread_counts = UnreadCounts.of(result.counts, info.context.viewer_id)
+    return ThreadPayload(thread=Thread.of(result.view), unread_counts=unread_counts, user_errors=[])
 
 
 @strawberry.type(description="Every payload holds either its object(s) or a non-empty `userErrors`, never both and "
@@ -156,38 +157,33 @@ class Mutation:
             idempotency_key=input.idempotency_key))
         if result is None:
             return SendMessagePayload(message=None, thread=None, unread_counts=None, user_errors=errors)
-        sent, view, counts = result
-        return SendMessagePayload(message=Message.of(sent.message, info), thread=Thread.of(view),
-                                  unread_counts=UnreadCounts.of(counts, info.context.viewer_id), user_errors=[])
+        return SendMessagePayload(message=Message.of(result.message, info), thread=Thread.of(result.view),
+                                  unread_counts=UnreadCounts.of(result.counts, info.context.viewer_id), user_errors=[])
 
     @strawberry.mutation(permission_classes=WRITE, description=(
         "Reads the thread for the viewer (up to `upTo` when given); a muted thread takes its latest date again."))
     async def mark_thread_read(self, info: Info, input: Input[ThreadInput]) -> ThreadPayload:
-        return await thread_payload(info, threads.change_thread(info.context, input.thread_id,
-                                                                threads.read_change(input.up_to)))
+        return await thread_payload(info, threads.mark_read(info.context, input.thread_id, input.up_to))
 
     @strawberry.mutation(permission_classes=WRITE, description=(
         "Makes the newest message the viewer's one unread message; refused while the thread shows unread."))
     async def mark_thread_unread(self, info: Info, input: Input[ThreadInput]) -> ThreadPayload:
-        return await thread_payload(info, threads.change_thread(info.context, input.thread_id, threads.unread_change))
+        return await thread_payload(info, threads.mark_unread(info.context, input.thread_id))
 
     @strawberry.mutation(permission_classes=WRITE, description=(
         "Pins the thread on top of the viewer's list (value true) or unpins it."))
     async def set_thread_favorite(self, info: Info, input: Input[SetThreadFlagInput]) -> ThreadPayload:
-        return await thread_payload(info, threads.change_thread(info.context, input.thread_id,
-                                                                threads.flag_change("is_favorite", input.value)))
+        return await thread_payload(info, threads.set_flag(info.context, input.thread_id, Flag.FAVORITE, input.value))
 
     @strawberry.mutation(permission_classes=WRITE, description=(
         "Mutes (value true) or reactivates the thread for the viewer."))
     async def set_thread_muted(self, info: Info, input: Input[SetThreadFlagInput]) -> ThreadPayload:
-        return await thread_payload(info, threads.change_thread(info.context, input.thread_id,
-                                                                threads.flag_change("is_muted", input.value)))
+        return await thread_payload(info, threads.set_flag(info.context, input.thread_id, Flag.MUTED, input.value))
 
     @strawberry.mutation(permission_classes=WRITE, description=(
         "Archives (value true) or restores the thread for the viewer; any new message restores it too."))
     async def set_thread_archived(self, info: Info, input: Input[SetThreadFlagInput]) -> ThreadPayload:
-        return await thread_payload(info, threads.change_thread(info.context, input.thread_id,
-                                                                threads.flag_change("is_archived", input.value)))
+        return await thread_payload(info, threads.set_flag(info.context, input.thread_id, Flag.ARCHIVED, input.value))
 
     @strawberry.mutation(permission_classes=WRITE, description=(
         "Saves a new smartlist (the member picker's 'create a smartlist')."))

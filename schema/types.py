@@ -13,9 +13,12 @@ from strawberry.types import Info
 import resolvers.messages as messages_resolvers
 import resolvers.targets as targets
 from inbox.barcodes import barcode_svg
+from inbox.clubs import backoffice_link, receives_sms_replies
+from inbox.members import member_full_name
 from inbox.messages import message_cursor, message_preview
 from inbox.money import quantize
 from inbox.pagination import Page
+from inbox.sessions import occupancy_rate
 from inbox.smartlists import filter_types, filters_from_json
 from inbox.threads import ThreadView
 from inbox.threads import UnreadCounts as DomainUnreadCounts
@@ -38,8 +41,6 @@ from schema.enums import (
     ThreadCategory,
     ThreadUpdateReason,
 )
-
-TWO_WAY_SMS_COUNTRIES = {"CA", "US", "GB"}
 
 
 @strawberry.interface(description="An object with a global id: node(id:) and nodes(ids:) load it again.")
@@ -146,7 +147,7 @@ class Club(Node):
         return cls(
             id=strawberry.ID(encode_id("Club", row.id)),
             name=row.name,
-            receives_sms_replies="sms" in addons and row.country.upper() in TWO_WAY_SMS_COUNTRIES,
+            receives_sms_replies=receives_sms_replies(row),
             receives_email_replies=row.inbound_email is not None,
             timezone=row.timezone,
             country=row.country,
@@ -217,7 +218,7 @@ class Member(Node):
             member_number=row.member_number,
             first_name=row.first_name,
             last_name=row.last_name,
-            full_name=f"{row.first_name} {row.last_name}".strip(),
+            full_name=member_full_name(row.first_name, row.last_name),
             email=row.email,
             phone=row.phone,
             accepts_email=row.accepts_email,
@@ -233,7 +234,7 @@ class Member(Node):
             unpaid_invoices_count=row.unpaid_invoices_count,
             documents_count=row.documents_count,
             notes_count=row.notes_count,
-            profile_url=f"{club.backoffice_url.rstrip('/')}/members/{row.external_id}",
+            profile_url=backoffice_link(club, "MEMBER", row.external_id),
             external_id=row.external_id,
         )
 
@@ -295,7 +296,7 @@ class Smartlist(Node):
             filters=[SmartlistFilter(field=SmartlistFilterField(f.field), operator=FilterOperator(f.operator),
                                      values=list(f.values)) for f in filters],
             filter_types=[SmartlistFilterField(name) for name in filter_types(filters)],
-            url=f"{club.backoffice_url.rstrip('/')}/smartlists/{row.external_id}", external_id=row.external_id,
+            url=backoffice_link(club, "SMARTLIST", row.external_id), external_id=row.external_id,
             row=row,
         )
 
@@ -339,7 +340,7 @@ class Session(Node):
                       "overbooked).")
     async def occupancy_rate(self, info: Info) -> float:
         booked = (await info.context.loaders.booking_counts.load(self.row.id))[0]
-        return 0.0 if self.capacity <= 0 else min(1.0, booked / self.capacity)
+        return occupancy_rate(booked, self.capacity)
 
     @strawberry.field(description="The booked members, in booking order.")
     async def bookings(self, info: Info, first: First = None, after: After = None) -> Connection[Member]:
@@ -371,7 +372,7 @@ class Session(Node):
             id=strawberry.ID(encode_id("Session", row.id)), name=row.name, starts_at=row.starts_at,
             ends_at=row.ends_at, level=row.level, is_online=row.is_online, capacity=row.capacity,
             teacher=Teacher(name=row.teacher_name, photo_url=row.teacher_photo_url) if row.teacher_name else None,
-            room=room, url=f"{club.backoffice_url.rstrip('/')}/sessions/{row.external_id}",
+            room=room, url=backoffice_link(club, "SESSION", row.external_id),
             external_id=row.external_id, row=row,
         )
 
@@ -434,7 +435,7 @@ class Thread(Node):
     @strawberry.field(
         description="The viewer's read marker (a Message.cursor); null when the viewer never read the thread.")
     def read_cursor(self) -> str | None:
-        return message_cursor(self.view.thread.id, self.view.read_seq) if _has_read(self.view) else None
+        return message_cursor(self.view.thread.id, self.view.read_seq) if self.view.has_read else None
 
     @strawberry.field(
         description="The newest message's cursor, or the thread's start when it is empty: always valid as "
@@ -476,14 +477,6 @@ class Thread(Node):
         return connection(page, lambda row: Message.of(row, info))
 
 
-def _has_read(view: ThreadView) -> bool:
-    """Whether the viewer ever read the thread (imported history counts as read)."""
-    if view.viewer_id is None:
-        return False
-    return view.thread.history_seq > 0 or (view.state is not None and (view.state.read_seq > 0
-                                                                       or view.state.forced_unread))
-
-
 async def target_row(info: Info, thread: ThreadRow) -> MemberRow | SmartlistRow | SessionRow:
     """The thread's target row, through this operation's dataloaders (one query per kind and page)."""
     loaders = info.context.loaders
@@ -507,7 +500,7 @@ def wrap_target(row: MemberRow | SmartlistRow | SessionRow, club: ClubRow) -> Me
 
 
 def display_name(row: MemberRow | SmartlistRow | SessionRow) -> str:
-    return f"{row.first_name} {row.last_name}".strip() if isinstance(row, MemberRow) else row.name
+    return member_full_name(row.first_name, row.last_name) if isinstance(row, MemberRow) else row.name
 
 
 async def _title_of(info: Info, thread: ThreadRow) -> str:
