@@ -67,7 +67,8 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
                                 metrics=metrics, delivery_changes=runtime.delivery_changes)
             services_holder["services"] = services
             app.state.services = services
-            graphql.view = InboxGraphQL(build_schema(production=settings.is_production), services)
+            graphql.view = InboxGraphQL(build_schema(production=settings.is_production,
+                                                    fast_execution=settings.fast_execution), services)
             gc.freeze()  # start-up objects leave the collector's work: full collections drop from ~115 ms (bench/)
             if run_dispatcher:
                 runtime.dispatch_in_background()

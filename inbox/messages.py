@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,7 @@ from inbox.errors import BadUserInput
 from inbox.pagination import Page, decode_key, encode_cursor, keyset_page, list_digest
 from inbox.text import collapse_spaces
 from inbox.threads import LockedThread, changed, restore_for_everyone, save_viewer_state
-from models import Delivery, Message, Thread
+from models import Delivery, Member, Message, Staff, Thread
 from models.base import utcnow
 
 DELIVERY_CHUNK = 1000
@@ -131,33 +132,39 @@ async def list_messages(
     """Oldest first. `backwards` reads the newest `size` (before `before`); `around` centres a page."""
     after_seq, before_seq = cursor_seq(thread.id, after), cursor_seq(thread.id, before)
     around_seq = cursor_seq(thread.id, around)
-    base = select(Message).where(Message.thread_id == thread.id)
+    # Each message comes with its author (staff or member) in the same statement.
+    base = (select(Message, Staff, Member).outerjoin(Staff, Staff.id == Message.staff_id)
+            .outerjoin(Member, Member.id == Message.member_id).where(Message.thread_id == thread.id))
     if after_seq is not None:
         base = base.where(Message.seq > after_seq)
     if before_seq is not None:
         base = base.where(Message.seq < before_seq)
+    related: list[Any] = []
+
+    async def read(query: Any) -> list[Message]:
+        rows = (await session.execute(query)).all()
+        related.extend(author for _, staff, member in rows for author in (staff, member) if author is not None)
+        return [message for message, _, _ in rows]
 
     if around_seq is not None:
-        older = list((await session.scalars(
-            base.where(Message.seq < around_seq).order_by(Message.seq.desc()).limit(size // 2 + 1))).all())
-        newer = list((await session.scalars(
-            base.where(Message.seq >= around_seq).order_by(Message.seq).limit(size - size // 2 + 1))).all())
+        older = await read(base.where(Message.seq < around_seq).order_by(Message.seq.desc()).limit(size // 2 + 1))
+        newer = await read(base.where(Message.seq >= around_seq).order_by(Message.seq).limit(size - size // 2 + 1))
         keep_older = older[: size // 2]
         keep_newer = newer[: size - len(keep_older)]
         items = list(reversed(keep_older)) + keep_newer
         has_previous, has_next = len(older) > len(keep_older), len(newer) > len(keep_newer)
     elif backwards:
-        rows = list((await session.scalars(base.order_by(Message.seq.desc()).limit(size + 1))).all())
+        rows = await read(base.order_by(Message.seq.desc()).limit(size + 1))
         items = list(reversed(rows[:size]))
         has_previous, has_next = len(rows) > size, before_seq is not None and before_seq <= thread.last_seq
     else:
-        rows = list((await session.scalars(base.order_by(Message.seq).limit(size + 1))).all())
+        rows = await read(base.order_by(Message.seq).limit(size + 1))
         items = rows[:size]
         has_previous, has_next = after_seq is not None and after_seq > 0, len(rows) > size
 
     count_query = select(func.count(Message.id)).where(Message.thread_id == thread.id)
     return Page(items=items, cursors=[message_cursor(thread.id, m.seq) for m in items],
-                has_next_page=has_next, has_previous_page=has_previous, count_query=count_query)
+                has_next_page=has_next, has_previous_page=has_previous, count_query=count_query, related=related)
 
 
 async def list_deliveries(session: AsyncSession, message_id: int, *, statuses: Sequence[str] | None, first: int,

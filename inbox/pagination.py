@@ -110,6 +110,8 @@ class Page(Generic[T]):
     count_query: Any = field(default=None, repr=False)
     # That count, when the list's own statement already made it.
     total: int | None = None
+    # Rows the list's statement loaded beside its items (e.g. messages' authors), for the dataloaders.
+    related: list[Any] = field(default_factory=list, repr=False)
 
     def count_statement(self) -> Any:
         """The count query, built now if it was given as a function."""

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # Comma-separated origins allowed to open WebSockets, e.g. "https://app.example,https://admin.example".
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="INBOX_ALLOWED_ORIGINS")
     legacy_graphql_ws: bool = Field(False, alias="INBOX_LEGACY_GRAPHQL_WS")
+    # Plain leaf attributes answered without graphql-core's per-field machinery (schema/execution.py);
+    # off runs graphql-core alone, with identical answers (the tests compare both).
+    fast_execution: bool = Field(True, alias="INBOX_FAST_EXECUTION")
     # Query-cost points a caller may spend per minute (a 50-thread list page costs about 1,200).
     rate_limit_per_minute: int = Field(100_000, gt=0, alias="INBOX_RATE_LIMIT_PER_MINUTE")
 

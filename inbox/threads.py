@@ -304,6 +304,16 @@ async def load_thread_views(
     return {view.thread.id: view for view in views}
 
 
+async def load_thread_views_by_target(
+    session: AsyncSession, viewer_id: int | None, category: str, target_ids: Iterable[int]
+) -> dict[int, ThreadView]:
+    """The threads of some members, smartlists or sessions (by target id), in one statement."""
+    column = getattr(Thread, TARGET_COLUMNS[category])
+    query = with_target_and_last_message(viewer_join(select(Thread, ThreadState), viewer_id), category)
+    views = _views(await session.execute(query.where(column.in_(set(target_ids)))), viewer_id)
+    return {getattr(view.thread, TARGET_COLUMNS[category]): view for view in views}
+
+
 _TARGET_JOINS: dict[str, tuple[Any, Any]] = {
     "MEMBER": (Member, Member.id == Thread.member_id),
     "SMARTLIST": (Smartlist, Smartlist.id == Thread.smartlist_id),

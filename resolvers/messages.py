@@ -20,8 +20,10 @@ async def thread_messages(ctx: Context, thread: Thread, *, first: int | None, af
         raise BadUserInput("`around` cannot be combined with `after` or `before`")
     backwards = last is not None or (before is not None and first is None)
     async with ctx.db() as session:
-        return await list_messages(session, thread, size=size, backwards=backwards, after=after, before=before,
+        page = await list_messages(session, thread, size=size, backwards=backwards, after=after, before=before,
                                    around=around)
+    ctx.loaders.prime(page.related)
+    return page
 
 
 async def message_deliveries(ctx: Context, message: Message, *, statuses: list[str] | None, first: int | None,

@@ -1,9 +1,9 @@
 """The write path's cost: the SQL statements each mutation sends, pinned so a regression fails CI.
 
 Counted on the app's engine with `before_cursor_execute` over the whole request; transaction control
-(BEGIN, COMMIT, ROLLBACK) is not a statement, a batched insert (executemany) is one. Every request
-reads its staff user and club first (2 statements), and these payloads ask for the unread counts
-(1): the rest is the action, which locks and reads the thread in one statement, writes each table
+(BEGIN, COMMIT, ROLLBACK) is not a statement, a batched insert (executemany) is one. A repeated token
+reads no staff user or club (the principal cache has them), and these payloads ask for the unread
+counts (1): the rest is the action, which locks and reads the thread in one statement, writes each table
 once, and never reads back what it wrote (the answer's thread view is built from it).
 """
 
@@ -22,7 +22,7 @@ from tests.factories import ClubFixture
 from tests.inbox_client import StaffClient
 
 CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
-REQUEST = 2  # the staff user and the club
+REQUEST = 0  # a repeated token: the staff user and club come from the principal cache
 COUNTS = 1  # the payload's unreadCounts
 SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
   message { id body } thread { id unreadCount sortKey activityAt } unreadCounts { total } userErrors { code } } }"""
