@@ -1,7 +1,8 @@
 """Typed clients (clients/typescript): GraphQL Code Generator types a frontend's operations from
 schema.graphql, `tsc --noEmit` compiles them, and an Apollo Client 4 scenario runs against a live
 `inbox serve`: threadUpdated re-sorts the cached list by sortKey, pushes and payloads update the cached
-unread counts (UnreadCounts.id), and a member's SMS reply lands in the cached history.
+unread counts (UnreadCounts.id), a member's SMS reply lands in the cached history, and a socket closed at
+its token's expiry reconnects with a fresh token and resumes without a gap or a duplicate.
 
 Node and npm are needed: the test fails under CI (CI=true) without them and skips elsewhere."""
 
@@ -15,6 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -93,12 +95,12 @@ async def test_an_apollo_client_keeps_its_cache_exact_from_pushes_and_payloads(
     members = [{"id": global_id("Member", club.member_ids[m]),
                 "phone": next(doc.get("phone", "") for doc in club.document["members"] if doc["id"] == m)}
                for m in ("m1", "m2", "m4")]  # m3 has no email address
-    setup = {"url": inbox_serve, "token": club.token(), "members": members,
-             "sms": {"to": club.document["club"]["smsNumber"], "publicUrl": PUBLIC_URL, "authToken": TWILIO_TOKEN}}
-
     await asyncio.to_thread(install, npm_path)
     for script in ("codegen", "build"):  # build: `tsc`, the same type check as `tsc --noEmit`, then the emit
         await asyncio.to_thread(run, npm_path, "run", "--silent", script)
+    setup = {"url": inbox_serve, "token": club.token(), "shortToken": club.token(ttl=timedelta(seconds=8)),
+             "members": members,
+             "sms": {"to": club.document["club"]["smsNumber"], "publicUrl": PUBLIC_URL, "authToken": TWILIO_TOKEN}}
     output = await asyncio.to_thread(run, npm_path, "run", "--silent", "scenario",
                                      env={"INBOX_SCENARIO": json.dumps(setup)}, timeout=70)
-    assert "scenario passed" in output, output
+    assert "scenario passed" in output and "4403" in output, output

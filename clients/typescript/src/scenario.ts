@@ -3,6 +3,7 @@
 import { createHmac } from "node:crypto";
 
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from "@apollo/client";
+import { SetContextLink } from "@apollo/client/link/context";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { getMainDefinition, relayStylePagination } from "@apollo/client/utilities";
 import { OperationTypeNode } from "graphql";
@@ -30,6 +31,7 @@ import { placeThread } from "./threadList.js";
 interface Setup {
   url: string; // http://127.0.0.1:PORT
   token: string; // a staff token (Bearer)
+  shortToken: string; // the same staff user's, expiring seconds after the start: the socket must reconnect
   members: { id: string; phone: string }[]; // three members of the club, global ids
   sms: { to: string; publicUrl: string; authToken: string }; // the club's number and the webhook's signing
 }
@@ -41,8 +43,8 @@ function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(`check failed: ${message}`);
 }
 
-async function eventually(what: string, predicate: () => boolean): Promise<void> {
-  const deadline = Date.now() + STEP_TIMEOUT_MS;
+async function eventually(what: string, predicate: () => boolean, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -57,12 +59,24 @@ const countingFetch: typeof fetch = async (input, init) => {
   return fetch(input, init);
 };
 
+// The first connection attempt gets a token about to expire; every later attempt reads the fresh one.
+let attempts = 0;
+let connections = 0;
+const closeCodes: number[] = [];
+const freshToken = async (): Promise<string> => (attempts++ === 0 ? setup.shortToken : setup.token);
 const wsClient = createClient({
   url: setup.url.replace(/^http/, "ws") + "/graphql",
   webSocketImpl: WebSocket,
-  connectionParams: () => ({ Authorization: `Bearer ${setup.token}` }),
-  retryAttempts: 0,
+  connectionParams: async () => ({ Authorization: `Bearer ${await freshToken()}` }),
+  retryAttempts: 5,
+  on: {
+    connected: () => { connections += 1; },
+    closed: (event) => { closeCodes.push((event as { code: number }).code); },
+  },
 });
+const auth = new SetContextLink(async (prevContext) => ({
+  headers: { ...prevContext.headers, Authorization: `Bearer ${setup.token}` },
+}));
 
 const client = new ApolloClient({
   link: ApolloLink.split(
@@ -71,8 +85,7 @@ const client = new ApolloClient({
       return definition.kind === "OperationDefinition" && definition.operation === OperationTypeNode.SUBSCRIPTION;
     },
     new GraphQLWsLink(wsClient),
-    new HttpLink({ uri: `${setup.url}/graphql`, headers: { Authorization: `Bearer ${setup.token}` },
-                   fetch: countingFetch }),
+    auth.concat(new HttpLink({ uri: `${setup.url}/graphql`, fetch: countingFetch })),
   ),
   cache: new InMemoryCache({
     typePolicies: {
@@ -199,7 +212,16 @@ async function main(): Promise<void> {
   client.subscribe({ query: UnreadCountsChanged }).subscribe({
     next: (result) => { if (result.data) pushed.push(result.data.unreadCountsChanged.total); },
   });
-  await eventually("the subscription sent the current counts", () => pushed.length === 1);
+  await eventually("the subscription sent the current counts", () => pushed.length >= 1);
+
+  // The short token expires: the server closes with 4403, graphql-ws reconnects with the fresh token and
+  // resubscribes; what it sends again (catch-up, counts, messages) changes nothing in the cache.
+  await eventually("the expired socket was closed and reopened with a fresh token",
+                   () => closeCodes.includes(4403) && connections >= 2, 30_000);
+  const listBefore = JSON.stringify(ids());
+  await eventually("the counts were sent again on the new socket", () => pushed.length >= 2);
+  const unchanged = JSON.stringify(ids()) === listBefore && bodies.length === 3 && cachedTotal === 0;
+  check(unchanged, "the replays after the reconnect changed nothing");
   const fetchedBefore = requests.length;
   await memberTexts(one.phone, "See you at yoga!");
   await eventually("the reply moved its thread up", () => ids()[0] === first && cachedList!.edges[0]!.node.unreadCount === 1);
@@ -215,7 +237,8 @@ async function main(): Promise<void> {
   const reply = history_?.thread?.messages.edges.at(-1)?.node;
   check(reply?.direction === "INBOUND" && reply.author?.__typename === "Member", "the reply is the member's");
 
-  console.log(`scenario passed: ${requests.length} HTTP requests, counts pushed ${pushed.join(",")}`);
+  console.log(`scenario passed: ${requests.length} HTTP requests, counts pushed ${pushed.join(",")}, `
+              + `socket closes ${closeCodes.join(",")}`);
 }
 
 const overall = setTimeout(() => {
