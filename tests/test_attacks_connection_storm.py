@@ -6,51 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 import websockets
 
-from tests.factories import TEST_SECRET, ClubFixture
-from tests.redis_server import free_port
+from tests.factories import ClubFixture
+from tests.serve_process import inbox_serve
 from tests.ws_client import PROTOCOL
 
 CONNECTIONS = 300
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
 def serve(database_url: str, tmp_path: Path) -> Iterator[str]:
-    """`inbox serve` in a process of its own, with a small database pool (so a storm would exhaust it)."""
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "INBOX_SECRET_KEY": TEST_SECRET}
-    if os.environ.get("INBOX_TEST_REDIS_URL"):
-        env["REDIS_URL"] = os.environ["INBOX_TEST_REDIS_URL"]
-    log = tmp_path / "serve.log"
-    process = subprocess.Popen([sys.executable, "-c", "from app.cli import main; main()", "serve", "--port",
-                                str(port), "--no-dispatcher"], env=env, cwd=ROOT, stdout=log.open("wb"),
-                               stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
-            time.sleep(0.1)
-        yield f"ws://127.0.0.1:{port}/graphql"
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    with inbox_serve(database_url, tmp_path / "serve.log") as address:
+        yield f"ws://{address}/graphql"
 
 
 async def _connect(url: str, token: str) -> str:
