@@ -104,7 +104,7 @@ function Inbox({ onExpired }) {
   const open = async (thread) => {
     setSelected(thread);
     const data = await api.request(Q.CHAT, { id: thread.id });
-    const node = data.node;
+    const node = data.thread;
     setChat({ ...node, messages: node.messages.edges.map((e) => e.node), pageInfo: node.messages.pageInfo });
   };
 

@@ -132,7 +132,7 @@ export function Chat({ api, chat, thread, club, viewer, deliveryChange, detailsO
     setLoadingOlder(true);
     try {
       const data = await api.request(OLDER_MESSAGES, { id: chat.id, before: page.startCursor });
-      const older = data.node.messages;
+      const older = data.thread.messages;
       anchor.current = scroller.current.scrollHeight - scroller.current.scrollTop;
       setMessages((list) => [...older.edges.map((e) => e.node).filter((m) => !list.some((n) => n.id === m.id)), ...list]);
       setPage(older.pageInfo);

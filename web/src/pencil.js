@@ -118,15 +118,19 @@ function SessionCalendar({ api, timeZone, onChoose }) {
   const [sessions, setSessions] = useState([]);
   const { offset, days } = monthDays(month.year, month.month);
   useEffect(() => {
+    let current = true;  // an answer for a month or day no longer shown is dropped
     api.request(SESSION_DAYS, { from: days[0], to: days[days.length - 1] })
-      .then((d) => setCounts(Object.fromEntries(d.sessionDays.map((s) => [s.date, s.count]))));
+      .then((d) => current && setCounts(Object.fromEntries(d.sessionDays.map((s) => [s.date, s.count]))));
+    return () => { current = false; };
   }, [month.year, month.month]);
   useEffect(() => {
+    let current = true;
     const next = new Date(`${day}T00:00:00Z`);
     next.setUTCDate(next.getUTCDate() + 1);
     api.request(SESSIONS, { from: `${day}T00:00:00`, to: `${next.toISOString().slice(0, 10)}T00:00:00` })
-      .then((d) => setSessions(d.sessions.edges.map((e) => ({ ...e.node,
+      .then((d) => current && setSessions(d.sessions.edges.map((e) => ({ ...e.node,
         label: `${e.node.name}, ${time(e.node.startsAt, timeZone)}` }))));
+    return () => { current = false; };
   }, [day]);
   const shift = (step) => setMonth(({ year, month: m }) => ({ year: year + Math.floor((m + step) / 12),
     month: (m + step + 12) % 12 }));

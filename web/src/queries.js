@@ -36,7 +36,7 @@ export const THREADS = `query Threads($category: ThreadCategory!, $status: Threa
 
 /** A chat: the thread, its target's details and the newest page of its history. */
 export const CHAT = `query Chat($id: ID!) {
-  node(id: $id) {
+  thread(id: $id) {
     ... on Thread {
       ${THREAD_ITEM}
       target {
@@ -60,7 +60,7 @@ export const CHAT = `query Chat($id: ID!) {
 }`;
 
 export const OLDER_MESSAGES = `query Older($id: ID!, $before: String!) {
-  node(id: $id) {
+  thread(id: $id) {
     ... on Thread {
       messages(last: 30, before: $before) { edges { node { ${MESSAGE} } } pageInfo { hasPreviousPage startCursor } }
     }
