@@ -35,6 +35,7 @@ from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput, UserError
 from inbox.pagination import Page, decode_key, encode_cursor, keyset_page, list_digest
 from inbox.search import member_search_condition, name_search_condition
+from inbox.vocabulary import TARGETS, Category, Direction, UpdateReason
 from models import Member, Message, Session, Smartlist, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
 from models.upsert import dialect_insert, is_postgresql
@@ -176,9 +177,9 @@ def search_condition(category: str, search: str | None) -> tuple[ColumnElement[b
     """The search of a category, and the target table it needs joined (or None)."""
     if not (search or "").strip():
         return true(), None
-    if category == "MEMBER":
+    if category == Category.MEMBER:
         return member_search_condition(search), (Member, Member.id == Thread.member_id)
-    if category == "SMARTLIST":
+    if category == Category.SMARTLIST:
         return name_search_condition(Smartlist.name_key, search), (Smartlist, Smartlist.id == Thread.smartlist_id)
     return name_search_condition(Session.name_key, search), (Session, Session.id == Thread.session_id)
 
@@ -272,25 +273,23 @@ async def unread_counts(session: AsyncSession, viewer_id: int) -> UnreadCounts:
         .group_by(Thread.category)
     )
     counts = dict((await session.execute(query)).all())
-    return UnreadCounts(members=counts.get("MEMBER", 0), smartlists=counts.get("SMARTLIST", 0),
-                        sessions=counts.get("SESSION", 0))
+    return UnreadCounts(members=counts.get(Category.MEMBER, 0), smartlists=counts.get(Category.SMARTLIST, 0),
+                        sessions=counts.get(Category.SESSION, 0))
 
 
 # --- starting a thread ----------------------------------------------------------------------------
-
-TARGET_COLUMNS = {"MEMBER": "member_id", "SMARTLIST": "smartlist_id", "SESSION": "session_id"}
-
 
 async def get_or_create_thread(
     session: AsyncSession, club_id: int, category: str, target_id: int
 ) -> tuple[Thread, bool]:
     """The thread of a target, created when there is none (at most one per target, even under races)."""
-    column = getattr(Thread, TARGET_COLUMNS[category])
+    target_column = TARGETS[Category(category)].thread_column
+    column = getattr(Thread, target_column)
     existing = await session.scalar(select(Thread).where(column == target_id))
     if existing is not None:
         return existing, False
     now = utcnow()
-    values = {"club_id": club_id, "category": category, TARGET_COLUMNS[category]: target_id,
+    values = {"club_id": club_id, "category": category, target_column: target_id,
               "created_at": now, "sort_at": now}
     index_where = column.isnot(None)
     statement = dialect_insert(session, Thread).values(**values).on_conflict_do_nothing(
@@ -300,7 +299,7 @@ async def get_or_create_thread(
     assert thread is not None
     created = bool(result.rowcount)
     if created:
-        await record_change(session, thread, "CREATED")
+        await record_change(session, thread, UpdateReason.CREATED)
     return thread, created
 
 
@@ -323,7 +322,8 @@ class Flag(StrEnum):
     ARCHIVED = "is_archived"
 
 
-FLAG_REASONS = {Flag.FAVORITE: "FAVORITE_CHANGED", Flag.MUTED: "MUTE_CHANGED", Flag.ARCHIVED: "ARCHIVE_CHANGED"}
+FLAG_REASONS = {Flag.FAVORITE: UpdateReason.FAVORITE_CHANGED, Flag.MUTED: UpdateReason.MUTE_CHANGED,
+                Flag.ARCHIVED: UpdateReason.ARCHIVE_CHANGED}
 _STATE_DEFAULTS: dict[str, Any] = {"read_seq": 0, "read_inbound_count": 0, "forced_unread": False, "is_favorite": False,
                                    "is_muted": False, "muted_activity_at": None, "is_archived": False, "change_seq": 0}
 
@@ -410,7 +410,7 @@ async def inbound_count_up_to(session: AsyncSession, thread: Thread, seq: int) -
         return thread.inbound_count
     return int(await session.scalar(
         select(func.count(Message.id)).where(Message.thread_id == thread.id, Message.seq <= seq,
-                                             Message.direction == "INBOUND")) or 0)
+                                             Message.direction == Direction.INBOUND)) or 0)
 
 
 async def read_changes(session: AsyncSession, locked: LockedThread, up_to_seq: int | None = None) -> dict[str, Any]:
