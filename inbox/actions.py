@@ -43,13 +43,13 @@ from inbox.threads import (
     unread_changes,
     unread_counts,
 )
-from models import Club, Member, Message, Session, Smartlist
+from inbox.vocabulary import TARGETS, Category, Direction, UpdateReason
+from models import Club, Member, Message, Smartlist
 from models.engine import begin_write
 
 log = logging.getLogger("inbox.actions")
 
 MAX_SMARTLIST_NAME = 200
-TARGETS: dict[str, Any] = {"MEMBER": Member, "SMARTLIST": Smartlist, "SESSION": Session}
 
 
 @dataclass(frozen=True)
@@ -87,14 +87,14 @@ def _thread_not_found() -> UserError:
 async def start_thread(session: AsyncSession, bus: Publisher | None, *, club_id: int, viewer_id: int | None,
                        category: str, target_id: int) -> tuple[ThreadView, bool]:
     """The target's thread, created when it has none; answers (view, created)."""
-    model = TARGETS[category]
+    model = TARGETS[Category(category)].model
     await begin_write(session)
     if await session.scalar(select(model.id).where(model.id == target_id)) is None:
         raise UserError("NOT_FOUND", "No such member, smartlist or session", ["input", "targetId"])
     thread, created = await get_or_create_thread(session, club_id, category, target_id)
     await session.commit()
     if created:
-        await publish(bus, [thread_change(thread, "CREATED")])
+        await publish(bus, [thread_change(thread, UpdateReason.CREATED)])
         return ThreadView(thread, None, viewer_id), True
     view = await load_thread_view(session, viewer_id, thread.id)
     assert view is not None
@@ -117,7 +117,7 @@ async def send_message(session: AsyncSession, bus: Publisher | None, *, staff_id
             await session.commit()  # nothing written; a rollback would expire what was read
             return Sent(earlier, locked.view, await unread_counts(session, staff_id), created=False)
         message, change = await post_message(
-            session, locked, direction="OUTBOUND", channel=draft.channel, body=draft.body,
+            session, locked, direction=Direction.OUTBOUND, channel=draft.channel, body=draft.body,
             subject=email_subject(draft, club), idempotency_key=draft.idempotency_key,
             deliveries=await recipients(session, locked, club, draft),
         )
@@ -180,7 +180,7 @@ async def mark_thread_read(session: AsyncSession, bus: Publisher | None, *, staf
             raise UserError("INVALID_INPUT", message, ["input", "upTo"]) from exc
         return await read_changes(session, locked, up_to_seq)
 
-    return await _change_viewer_state(session, bus, staff_id, thread_id, "READ", rule)
+    return await _change_viewer_state(session, bus, staff_id, thread_id, UpdateReason.READ, rule)
 
 
 async def mark_thread_unread(session: AsyncSession, bus: Publisher | None, *, staff_id: int,
@@ -188,7 +188,7 @@ async def mark_thread_unread(session: AsyncSession, bus: Publisher | None, *, st
     async def rule(session: AsyncSession, locked: LockedThread) -> dict[str, Any]:
         return unread_changes(locked)
 
-    return await _change_viewer_state(session, bus, staff_id, thread_id, "UNREAD", rule)
+    return await _change_viewer_state(session, bus, staff_id, thread_id, UpdateReason.UNREAD, rule)
 
 
 async def set_thread_flag(session: AsyncSession, bus: Publisher | None, *, staff_id: int, thread_id: int,
@@ -239,12 +239,12 @@ async def record_member_reply(
     """
     try:
         await begin_write(session)
-        thread, _ = await get_or_create_thread(session, club_id, "MEMBER", member_id)
+        thread, _ = await get_or_create_thread(session, club_id, Category.MEMBER, member_id)
         locked = await lock_thread(session, thread.id)
         assert locked is not None
         message, change = await post_message(
-            session, locked, direction="INBOUND", channel=channel, body=body, subject=subject, member_id=member_id,
-            provider_message_id=provider_message_id, in_reply_to_id=in_reply_to_id,
+            session, locked, direction=Direction.INBOUND, channel=channel, body=body, subject=subject,
+            member_id=member_id, provider_message_id=provider_message_id, in_reply_to_id=in_reply_to_id,
         )
         if accepts_sms is not None:
             await session.execute(update(Member).where(Member.id == member_id).values(accepts_sms=accepts_sms))

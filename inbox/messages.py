@@ -16,6 +16,7 @@ from inbox.errors import BadUserInput
 from inbox.pagination import Page, decode_key, encode_cursor, keyset_page, list_digest
 from inbox.text import collapse_spaces
 from inbox.threads import LockedThread, changed, restore_for_everyone, save_viewer_state
+from inbox.vocabulary import DeliveryStatus, Direction, UpdateReason
 from models import Delivery, Member, Message, Staff, Thread
 from models.base import utcnow
 
@@ -52,7 +53,7 @@ async def post_message(
     viewer, the sending staff user's read marker (and activity date when they muted it), and the
     delivery rows (the outbox): one statement each, and the thread's row written once, last.
     """
-    thread, staff_id = locked.thread, locked.staff_id if direction == "OUTBOUND" else None
+    thread, staff_id = locked.thread, locked.staff_id if direction == Direction.OUTBOUND else None
     now = utcnow()
     if thread.last_message_at is not None and now < thread.last_message_at:
         now = thread.last_message_at  # a clock step back must not reorder the thread
@@ -66,14 +67,15 @@ async def post_message(
     await _insert_deliveries(session, message, deliveries, now)
     if locked.anyone_archived:
         await restore_for_everyone(session, thread.id)
-    inbound_count = thread.inbound_count + (1 if direction == "INBOUND" else 0)
+    inbound_count = thread.inbound_count + (1 if direction == Direction.INBOUND else 0)
     if staff_id is not None:
         muted = locked.state is not None and locked.state.is_muted
         await save_viewer_state(session, locked, changed(locked.state, {
             "read_seq": message.seq, "read_inbound_count": inbound_count, "forced_unread": False,
             "is_archived": False, **({"muted_activity_at": now} if muted else {})}))
     # Last: the stamp locks the club row until commit, so the long part above does not hold it.
-    change = await record_change(session, thread, "MESSAGE_ADDED", message_id=message.id, message_seq=message.seq)
+    change = await record_change(session, thread, UpdateReason.MESSAGE_ADDED, message_id=message.id,
+                                 message_seq=message.seq)
     thread.last_seq, thread.last_message_at, thread.last_message_id = message.seq, now, message.id
     thread.sort_at, thread.inbound_count = now, inbound_count
     await session.flush()
@@ -87,7 +89,7 @@ async def _insert_deliveries(
         {
             "club_id": message.club_id, "message_id": message.id, "member_id": d.member_id,
             "channel": message.channel, "address": d.address,
-            "status": "SKIPPED" if d.skip_reason else "QUEUED", "reason": d.skip_reason,
+            "status": DeliveryStatus.SKIPPED if d.skip_reason else DeliveryStatus.QUEUED, "reason": d.skip_reason,
             "token": secrets.token_urlsafe(18), "attempts": 0, "next_attempt_at": None if d.skip_reason else now,
             "updated_at": now,
         }

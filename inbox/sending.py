@@ -13,12 +13,13 @@ from inbox.errors import UserError
 from inbox.messages import DeliveryDraft
 from inbox.smartlists import club_today, filter_condition, filters_from_json
 from inbox.threads import LockedThread
+from inbox.vocabulary import Category, Channel
 from models import Booking, Club, Member, Message, Smartlist, Thread
 
-MAX_BODY = {"SMS": 1600, "EMAIL": 100_000}
+MAX_BODY = {Channel.SMS: 1600, Channel.EMAIL: 100_000}
 MAX_SUBJECT = 998
-NO_ADDRESS = {"EMAIL": "no email address", "SMS": "no phone number"}
-OPTED_OUT = {"EMAIL": "opted out of email", "SMS": "opted out of SMS"}
+NO_ADDRESS = {Channel.EMAIL: "no email address", Channel.SMS: "no phone number"}
+OPTED_OUT = {Channel.EMAIL: "opted out of email", Channel.SMS: "opted out of SMS"}
 
 
 @dataclass(frozen=True)
@@ -37,14 +38,14 @@ def _field(name: str) -> list[str]:
 
 def validate_draft(draft: Draft, club: Club) -> None:
     """Refuse what can never be sent, before touching the thread."""
-    if draft.channel == "SMS" and "sms" not in (club.addons or []):
+    if draft.channel == Channel.SMS and "sms" not in (club.addons or []):
         raise UserError("ADDON_REQUIRED", "Sending SMS needs the club's sms add-on", _field("channel"))
     if not draft.body.strip():
         raise UserError("INVALID_INPUT", "The message is empty", _field("body"))
     limit = MAX_BODY[draft.channel]
     if len(draft.body) > limit:
         raise UserError("INVALID_INPUT", f"The message is over {limit:,} characters", _field("body"))
-    if draft.subject is not None and draft.channel == "SMS":
+    if draft.subject is not None and draft.channel == Channel.SMS:
         raise UserError("INVALID_INPUT", "An SMS has no subject", _field("subject"))
     if draft.subject is not None and len(draft.subject) > MAX_SUBJECT:
         raise UserError("INVALID_INPUT", f"The subject is over {MAX_SUBJECT} characters", _field("subject"))
@@ -54,8 +55,8 @@ def validate_draft(draft: Draft, club: Club) -> None:
 
 def member_delivery(member: Any, channel: str) -> DeliveryDraft:
     """Where a member can be reached on a channel, or the fixed phrase saying why not."""
-    address = member.email if channel == "EMAIL" else member.phone
-    consents = member.accepts_email if channel == "EMAIL" else member.accepts_sms
+    address = member.email if channel == Channel.EMAIL else member.phone
+    consents = member.accepts_email if channel == Channel.EMAIL else member.accepts_sms
     if not address:
         return DeliveryDraft(member.id, None, NO_ADDRESS[channel])
     if not consents:
@@ -65,8 +66,8 @@ def member_delivery(member: Any, channel: str) -> DeliveryDraft:
 
 def reachable_condition(channel: str) -> ColumnElement[bool]:
     """Members a send on this channel reaches: an address, and consent (the SQL twin of member_delivery)."""
-    address = Member.email if channel == "EMAIL" else Member.phone
-    consent = Member.accepts_email if channel == "EMAIL" else Member.accepts_sms
+    address = Member.email if channel == Channel.EMAIL else Member.phone
+    consent = Member.accepts_email if channel == Channel.EMAIL else Member.accepts_sms
     return and_(address.isnot(None), address != "", consent.is_(True))
 
 
@@ -75,7 +76,7 @@ _CONTACT = (Member.id, Member.email, Member.phone, Member.accepts_email, Member.
 
 async def broadcast_members(session: AsyncSession, thread: Thread, club: Club, include_waitlist: bool) -> list[Any]:
     """The members a smartlist or session thread sends to, as they are now."""
-    if thread.category == "SMARTLIST":
+    if thread.category == Category.SMARTLIST:
         smartlist = await session.scalar(select(Smartlist).where(Smartlist.id == thread.smartlist_id))
         assert smartlist is not None
         condition = filter_condition(filters_from_json(smartlist.filters), today=club_today(club.timezone))
@@ -92,7 +93,7 @@ async def broadcast_members(session: AsyncSession, thread: Thread, club: Club, i
 
 async def recipients(session: AsyncSession, locked: LockedThread, club: Club, draft: Draft) -> list[DeliveryDraft]:
     """Who a send reaches: the thread's member (read with the lock), or a broadcast's members now."""
-    if locked.thread.category == "MEMBER":
+    if locked.thread.category == Category.MEMBER:
         delivery = member_delivery(locked.contact, draft.channel)
         if delivery.skip_reason:
             raise UserError("NO_RECIPIENT_ADDRESS", f"Cannot send by {draft.channel}: {delivery.skip_reason}",
@@ -106,7 +107,7 @@ async def recipients(session: AsyncSession, locked: LockedThread, club: Club, dr
 
 def email_subject(draft: Draft, club: Club) -> str | None:
     """An email's subject: the one typed, else the club's name; an SMS has none."""
-    if draft.channel != "EMAIL":
+    if draft.channel != Channel.EMAIL:
         return None
     return draft.subject.strip() if draft.subject and draft.subject.strip() else club.name
 

@@ -25,10 +25,11 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from inbox.errors import UserError
 from inbox.text import fold
+from inbox.vocabulary import FilterField, FilterOperator
 from models import Member, MemberTag
 
-FIELDS = ("TAG", "REGISTERED_AT", "AGE", "ACCOUNT_BALANCE", "UNPAID_INVOICES", "CITY", "HAS_EMAIL", "HAS_PHONE")
-OPERATORS = ("EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "IS_SET", "NOT_SET")
+FIELDS = tuple(FilterField)
+OPERATORS = tuple(FilterOperator)
 _COMPARISONS = ("EQ", "LT", "LTE", "GT", "GTE", "BETWEEN")
 _PRESENCE = ("IS_SET", "NOT_SET")
 OPERATORS_BY_FIELD: dict[str, tuple[str, ...]] = {

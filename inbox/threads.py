@@ -37,6 +37,7 @@ from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput, UserError
 from inbox.pagination import Page, decode_key, encode_cursor, keyset_page, list_digest
 from inbox.search import member_search_condition, name_search_condition
+from inbox.vocabulary import TARGETS, Category, Direction, UpdateReason
 from models import Club, Member, Message, Session, Smartlist, Staff, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
 from models.upsert import dialect_insert, is_postgresql
@@ -185,9 +186,9 @@ def search_condition(category: str, search: str | None) -> tuple[ColumnElement[b
     """The search of a category, and the target table it needs joined (or None)."""
     if not (search or "").strip():
         return true(), None
-    if category == "MEMBER":
+    if category == Category.MEMBER:
         return member_search_condition(search), (Member, Member.id == Thread.member_id)
-    if category == "SMARTLIST":
+    if category == Category.SMARTLIST:
         return name_search_condition(Smartlist.name_key, search), (Smartlist, Smartlist.id == Thread.smartlist_id)
     return name_search_condition(Session.name_key, search), (Session, Session.id == Thread.session_id)
 
@@ -308,25 +309,19 @@ async def load_thread_views_by_target(
     session: AsyncSession, viewer_id: int | None, category: str, target_ids: Iterable[int]
 ) -> dict[int, ThreadView]:
     """The threads of some members, smartlists or sessions (by target id), in one statement."""
-    column = getattr(Thread, TARGET_COLUMNS[category])
+    column_name = TARGETS[Category(category)].thread_column
     query = with_target_and_last_message(viewer_join(select(Thread, ThreadState), viewer_id), category)
-    views = _views(await session.execute(query.where(column.in_(set(target_ids)))), viewer_id)
-    return {getattr(view.thread, TARGET_COLUMNS[category]): view for view in views}
-
-
-_TARGET_JOINS: dict[str, tuple[Any, Any]] = {
-    "MEMBER": (Member, Member.id == Thread.member_id),
-    "SMARTLIST": (Smartlist, Smartlist.id == Thread.smartlist_id),
-    "SESSION": (Session, Session.id == Thread.session_id),
-}
+    views = _views(await session.execute(query.where(getattr(Thread, column_name).in_(set(target_ids)))), viewer_id)
+    return {getattr(view.thread, column_name): view for view in views}
 
 
 def with_target_and_last_message(query: Any, category: str | None = None) -> Any:
     """Add the thread's target (of `category`, or of any category) and its last message to a
     `select(Thread, ThreadState)`: the list's titles, targets and previews come in the same statement."""
-    for name, (model, on) in _TARGET_JOINS.items():
+    for name, target in TARGETS.items():
         if category is None or name == category:
-            query = query.add_columns(model).outerjoin(model, on)
+            on = target.model.id == getattr(Thread, target.thread_column)
+            query = query.add_columns(target.model).outerjoin(target.model, on)
     return query.add_columns(Message).outerjoin(Message, Message.id == Thread.last_message_id)
 
 
@@ -362,25 +357,23 @@ async def unread_counts(session: AsyncSession, viewer_id: int) -> UnreadCounts:
         .group_by(Thread.category)
     )
     counts = dict((await session.execute(query)).all())
-    return UnreadCounts(members=counts.get("MEMBER", 0), smartlists=counts.get("SMARTLIST", 0),
-                        sessions=counts.get("SESSION", 0))
+    return UnreadCounts(members=counts.get(Category.MEMBER, 0), smartlists=counts.get(Category.SMARTLIST, 0),
+                        sessions=counts.get(Category.SESSION, 0))
 
 
 # --- starting a thread ----------------------------------------------------------------------------
-
-TARGET_COLUMNS = {"MEMBER": "member_id", "SMARTLIST": "smartlist_id", "SESSION": "session_id"}
-
 
 async def get_or_create_thread(
     session: AsyncSession, club_id: int, category: str, target_id: int
 ) -> tuple[Thread, bool]:
     """The thread of a target, created when there is none (at most one per target, even under races)."""
-    column = getattr(Thread, TARGET_COLUMNS[category])
+    target_column = TARGETS[Category(category)].thread_column
+    column = getattr(Thread, target_column)
     existing = await session.scalar(select(Thread).where(column == target_id))
     if existing is not None:
         return existing, False
     now = utcnow()
-    values = {"club_id": club_id, "category": category, TARGET_COLUMNS[category]: target_id,
+    values = {"club_id": club_id, "category": category, target_column: target_id,
               "created_at": now, "sort_at": now}
     index_where = column.isnot(None)
     statement = dialect_insert(session, Thread).values(**values).on_conflict_do_nothing(
@@ -390,7 +383,7 @@ async def get_or_create_thread(
     assert thread is not None
     created = bool(result.rowcount)
     if created:
-        await record_change(session, thread, "CREATED")
+        await record_change(session, thread, UpdateReason.CREATED)
     return thread, created
 
 
@@ -413,7 +406,8 @@ class Flag(StrEnum):
     ARCHIVED = "is_archived"
 
 
-FLAG_REASONS = {Flag.FAVORITE: "FAVORITE_CHANGED", Flag.MUTED: "MUTE_CHANGED", Flag.ARCHIVED: "ARCHIVE_CHANGED"}
+FLAG_REASONS = {Flag.FAVORITE: UpdateReason.FAVORITE_CHANGED, Flag.MUTED: UpdateReason.MUTE_CHANGED,
+                Flag.ARCHIVED: UpdateReason.ARCHIVE_CHANGED}
 _STATE_DEFAULTS: dict[str, Any] = {"read_seq": 0, "read_inbound_count": 0, "forced_unread": False, "is_favorite": False,
                                    "is_muted": False, "muted_activity_at": None, "is_archived": False, "change_seq": 0}
 
@@ -500,7 +494,7 @@ async def inbound_count_up_to(session: AsyncSession, thread: Thread, seq: int) -
         return thread.inbound_count
     return int(await session.scalar(
         select(func.count(Message.id)).where(Message.thread_id == thread.id, Message.seq <= seq,
-                                             Message.direction == "INBOUND")) or 0)
+                                             Message.direction == Direction.INBOUND)) or 0)
 
 
 async def read_changes(session: AsyncSession, locked: LockedThread, up_to_seq: int | None = None) -> dict[str, Any]:

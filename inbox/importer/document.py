@@ -7,7 +7,7 @@ import re
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
@@ -28,15 +28,11 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from inbox.phones import InvalidPhone, to_e164
+from inbox.vocabulary import Channel, Direction, FilterField, FilterOperator
 
 INT_MAX = 2_147_483_647
 SECTIONS = ("club", "staff", "members", "sessions", "smartlists", "threads")
 ADDONS = ("inbox", "sms")
-DIRECTION = Literal["OUTBOUND", "INBOUND"]
-CHANNEL = Literal["EMAIL", "SMS"]
-FilterField = Literal["TAG", "REGISTERED_AT", "AGE", "ACCOUNT_BALANCE", "UNPAID_INVOICES", "CITY", "HAS_EMAIL",
-                      "HAS_PHONE"]
-FilterOperator = Literal["EQ", "NEQ", "LT", "LTE", "GT", "GTE", "BETWEEN", "IN", "IS_SET", "NOT_SET"]
 # ISO 3166-1 alpha-2 (and XK, Kosovo, which phone numbering uses).
 COUNTRIES = frozenset("""
 AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY
@@ -343,8 +339,8 @@ class TargetIn(_In):
 
 class MessageIn(_In):
     id: Id
-    direction: DIRECTION
-    channel: CHANNEL
+    direction: Direction
+    channel: Channel
     staff: Id | None = None
     subject: OptionalSubject = None
     body: Annotated[str, StringConstraints(max_length=100_000)]
