@@ -11,6 +11,8 @@ from typing import Any
 import uvicorn
 import websockets
 
+from app.cli import WEBSOCKET_SETTINGS
+
 PROTOCOL = "graphql-transport-ws"
 
 
@@ -88,7 +90,7 @@ class GraphQLWebSocket:
 async def live_server(app: Any) -> AsyncIterator[str]:
     """Serve `app` with uvicorn on a free local port (as `inbox serve` does); yields its base URL."""
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on",
-                            ws_max_size=64 * 1024, ws_per_message_deflate=False, timeout_graceful_shutdown=2)
+                            timeout_graceful_shutdown=2, **WEBSOCKET_SETTINGS)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
