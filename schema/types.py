@@ -589,9 +589,6 @@ class Message(Node):
     subject: str | None = strawberry.field(description="The email's subject; null for SMS.")
     body: str = strawberry.field(description="Plain text.")
     created_at: dt.datetime = strawberry.field(description="When it was sent, or received (an inbound message).")
-    cursor: str = strawberry.field(
-        description="This message's position in its thread; equal to its MessageEdge.cursor; valid as `after`, "
-        "`before` and `around` in Thread.messages and as `after` in messageAdded.")
     idempotency_key: str | None = strawberry.field(
         description="The idempotency key it was sent with, shown to its sender only (to match an optimistic copy).")
     row: strawberry.Private[MessageRow]
@@ -602,10 +599,15 @@ class Message(Node):
         return cls(
             id=strawberry.ID(encode_id("Message", row.id)), direction=MessageDirection(row.direction),
             channel=Channel(row.channel), subject=row.subject, body=row.body, created_at=row.created_at,
-            cursor=message_cursor(row.thread_id, row.seq),
             idempotency_key=row.idempotency_key if viewer_id is not None and viewer_id == row.staff_id else None,
             row=row,
         )
+
+    @strawberry.field(
+        description="This message's position in its thread; equal to its MessageEdge.cursor; valid as `after`, "
+        "`before` and `around` in Thread.messages and as `after` in messageAdded.")
+    def cursor(self) -> str:
+        return message_cursor(self.row.thread_id, self.row.seq)
 
     @strawberry.field(description="The thread it belongs to.")
     async def thread(self, info: Info) -> Thread:
