@@ -173,7 +173,7 @@ class QueryCost(SchemaExtension):
     reports `extensions.cost` (0 when the document never got to execute). Subscribing is charged too,
     once, the subscription's cost at subscribe time (its events are pushed, not requested). Async only (the
     charge may go to Redis). On a WebSocket the context is shared by the connection's operations
-    (pitfall 9), so `query_cost`/`rate_limit` there describe its latest operation.
+    (strawberry builds it once per connection), so `query_cost`/`rate_limit` there describe its latest operation.
     """
 
     def __init__(self, max_cost: int = MAX_QUERY_COST) -> None:
