@@ -18,6 +18,7 @@ from schema.arguments import After, First, SearchMembers, SearchNames
 from schema.enums import ThreadCategory, ThreadStatusFilter
 from schema.mutation import SmartlistFilterInput, UserError, filters_input
 from schema.permissions import HasInboxAddon
+from schema.selection import selects
 from schema.types import (
     Club,
     Connection,
@@ -110,7 +111,8 @@ class Query:
                       search: SearchThreads = None, first: First = 20, after: After = None) -> ThreadConnection:
         status = status or ThreadStatusFilter.ALL
         page, updates_cursor = await threads.threads(info.context, category=category.value, status=status.value,
-                                                     search=search, first=first, after=after)
+                                                     search=search, first=first, after=after,
+                                                     with_total=selects(info, "totalCount"))
         return ThreadConnection.of(page, updates_cursor)
 
     @strawberry.field(description="The viewer's unread counts per category (a staff user only).",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 import strawberry
 from strawberry.types import Info
@@ -69,6 +69,7 @@ class PageInfo:
 
 
 NodeT = TypeVar("NodeT")
+T = TypeVar("T")
 
 
 @strawberry.type(description="One item of a page and its cursor.")
@@ -87,8 +88,10 @@ class Connection(Generic[NodeT]):
     page: strawberry.Private[Page[Any]]
 
     @strawberry.field(description="How many items match the list's filters in all, whatever the cursor.")
-    async def total_count(self, info: Info) -> int:
-        return await info.context.total_count(self.page)
+    def total_count(self, info: Info) -> int:
+        if self.page.total is not None:
+            return self.page.total
+        return later(info.context.total_count(self.page))
 
 
 def connection(page: Page[Any], wrap: Callable[[Any], NodeT]) -> Connection[NodeT]:
@@ -410,14 +413,6 @@ class Thread(Node):
     is_archived: bool = strawberry.field(
         description="Archived by the viewer: listed under ARCHIVED only, until a new message restores it.")
     created_at: dt.datetime = strawberry.field(description="When the thread was started.")
-    sort_key: str = strawberry.field(
-        description="The thread's place in the viewer's list: comparing two sortKeys as strings, the greater comes "
-        "first\nin `threads`, under any status and search. Lets a client re-sort its list from `threadUpdated` alone.")
-    read_cursor: str | None = strawberry.field(
-        description="The viewer's read marker (a Message.cursor); null when the viewer never read the thread.")
-    latest_cursor: str = strawberry.field(
-        description="The newest message's cursor, or the thread's start when it is empty: always valid as "
-        "messageAdded(after:).")
     view: strawberry.Private[ThreadView]
 
     @classmethod
@@ -427,27 +422,49 @@ class Thread(Node):
             id=strawberry.ID(encode_id("Thread", thread.id)), category=ThreadCategory(thread.category),
             activity_at=view.activity_at, unread_count=view.unread_count, is_favorite=view.is_favorite,
             is_muted=view.is_muted, is_archived=view.is_archived, created_at=thread.created_at,
-            sort_key=view.sort_key,
-            read_cursor=message_cursor(thread.id, view.read_seq) if _has_read(view) else None,
-            latest_cursor=message_cursor(thread.id, thread.last_seq), view=view,
+            view=view,
         )
 
+    @strawberry.field(
+        description="The thread's place in the viewer's list: comparing two sortKeys as strings, the greater comes "
+        "first\nin `threads`, under any status and search. Lets a client re-sort its list from `threadUpdated` alone.")
+    def sort_key(self) -> str:
+        return self.view.sort_key
+
+    @strawberry.field(
+        description="The viewer's read marker (a Message.cursor); null when the viewer never read the thread.")
+    def read_cursor(self) -> str | None:
+        return message_cursor(self.view.thread.id, self.view.read_seq) if _has_read(self.view) else None
+
+    @strawberry.field(
+        description="The newest message's cursor, or the thread's start when it is empty: always valid as "
+        "messageAdded(after:).")
+    def latest_cursor(self) -> str:
+        return message_cursor(self.view.thread.id, self.view.thread.last_seq)
+
+    # The next three are sync when the thread's query joined its target and last message (lists and
+    # by-id loads): a list page then resolves them without one awaitable per item.
     @strawberry.field(description="The member, smartlist or session the thread is with.")
-    async def target(self, info: Info) -> ThreadTarget:
-        return await target_of(info, self.view.thread)
+    def target(self, info: Info) -> ThreadTarget:
+        club = info.context.loaded_club
+        if self.view.target is not None and club is not None:
+            return wrap_target(self.view.target, club)
+        return later(target_of(info, self.view.thread))
 
     @strawberry.field(description="Display name: the member's full name, the smartlist's name, or the session's name.")
-    async def title(self, info: Info) -> str:
-        row = await target_row(info, self.view.thread)
-        return f"{row.first_name} {row.last_name}".strip() if isinstance(row, MemberRow) else row.name
+    def title(self, info: Info) -> str:
+        if self.view.target is not None:
+            return display_name(self.view.target)
+        return later(_title_of(info, self.view.thread))
 
     @strawberry.field(description="The newest message (for the list's preview); null while the thread is empty.")
-    async def last_message(self, info: Info) -> Message | None:
+    def last_message(self, info: Info) -> Message | None:
         message_id = self.view.thread.last_message_id
         if message_id is None:
             return None
-        row = await info.context.loaders.messages.load(message_id)
-        return Message.of(row, info) if row else None
+        if self.view.last_message is not None:
+            return Message.of(self.view.last_message, info)
+        return later(_message_by_id(info, message_id))
 
     @strawberry.field(description="Oldest first; 20 when no size is given. `last`/`before` read backwards from the "
                       "newest (what a chat view wants); `around` (a Message.cursor) returns the page centred on "
@@ -478,12 +495,34 @@ async def target_row(info: Info, thread: ThreadRow) -> MemberRow | SmartlistRow 
 
 
 async def target_of(info: Info, thread: ThreadRow) -> Member | Smartlist | Session:
-    row, club = await target_row(info, thread), await info.context.club()
+    return wrap_target(await target_row(info, thread), await info.context.club())
+
+
+def wrap_target(row: MemberRow | SmartlistRow | SessionRow, club: ClubRow) -> Member | Smartlist | Session:
     if isinstance(row, MemberRow):
         return Member.from_row(row, club)
     if isinstance(row, SmartlistRow):
         return Smartlist.from_row(row, club)
     return Session.from_row(row, club)
+
+
+def display_name(row: MemberRow | SmartlistRow | SessionRow) -> str:
+    return f"{row.first_name} {row.last_name}".strip() if isinstance(row, MemberRow) else row.name
+
+
+async def _title_of(info: Info, thread: ThreadRow) -> str:
+    return display_name(await target_row(info, thread))
+
+
+async def _message_by_id(info: Info, message_id: int) -> Message | None:
+    row = await info.context.loaders.messages.load(message_id)
+    return Message.of(row, info) if row else None
+
+
+def later(awaitable: Awaitable[T]) -> T:
+    """A resolver's awaitable result, typed as its value: graphql-core awaits what a sync resolver
+    returns, so a field can be sync when its data is loaded and async only when it is not."""
+    return cast(T, awaitable)
 
 
 
