@@ -2,7 +2,8 @@
 schema.graphql, `tsc --noEmit` compiles them, and an Apollo Client 4 scenario runs against a live
 `inbox serve`: threadUpdated re-sorts the cached list by sortKey, pushes and payloads update the cached
 unread counts (UnreadCounts.id), a member's SMS reply lands in the cached history, and a socket closed at
-its token's expiry reconnects with a fresh token and resumes without a gap or a duplicate.
+its token's expiry reconnects with a fresh token and resumes without a gap or a duplicate. The same
+frontend on urql with graphcache then keeps the same list and counts exact.
 
 Node and npm are needed: the test fails under CI (CI=true) without them and skips elsewhere."""
 
@@ -104,3 +105,6 @@ async def test_an_apollo_client_keeps_its_cache_exact_from_pushes_and_payloads(
     output = await asyncio.to_thread(run, npm_path, "run", "--silent", "scenario",
                                      env={"INBOX_SCENARIO": json.dumps(setup)}, timeout=70)
     assert "scenario passed" in output and "4403" in output, output
+    output = await asyncio.to_thread(run, npm_path, "run", "--silent", "scenario:urql",
+                                     env={"INBOX_SCENARIO": json.dumps(setup)}, timeout=70)
+    assert "urql scenario passed" in output, output

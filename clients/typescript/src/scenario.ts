@@ -1,7 +1,5 @@
 // An Apollo Client 4 frontend against a live `inbox serve` (driven by tests/test_typescript_client.py).
 // The cache has no policy but pagination; the checks read what the cache holds after each push or payload.
-import { createHmac } from "node:crypto";
-
 import { ApolloClient, ApolloLink, HttpLink, InMemoryCache } from "@apollo/client";
 import { SetContextLink } from "@apollo/client/link/context";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
@@ -26,30 +24,8 @@ import {
   UnreadCountsChanged,
   UnreadCountsQuery,
 } from "./operations.js";
+import { check, eventually, memberTexts, serverOrder, setup } from "./support.js";
 import { placeThread } from "./threadList.js";
-
-interface Setup {
-  url: string; // http://127.0.0.1:PORT
-  token: string; // a staff token (Bearer)
-  shortToken: string; // the same staff user's, expiring seconds after the start: the socket must reconnect
-  members: { id: string; phone: string }[]; // three members of the club, global ids
-  sms: { to: string; publicUrl: string; authToken: string }; // the club's number and the webhook's signing
-}
-
-const setup: Setup = JSON.parse(process.env.INBOX_SCENARIO ?? "{}");
-const STEP_TIMEOUT_MS = 10_000;
-
-function check(condition: unknown, message: string): asserts condition {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
-
-async function eventually(what: string, predicate: () => boolean, timeoutMs = STEP_TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 // --- the client a frontend would build ------------------------------------------------------------
 
@@ -94,28 +70,6 @@ const client = new ApolloClient({
     },
   }),
 });
-
-// --- what the test does as the club's members and other staff ---------------------------------------
-
-async function memberTexts(phone: string, body: string): Promise<void> {
-  const params: Record<string, string> = { From: phone, To: setup.sms.to, Body: body, MessageSid: `SM${Date.now()}` };
-  const signed = `${setup.sms.publicUrl}/webhooks/sms` + Object.keys(params).sort().map((k) => k + params[k]).join("");
-  const signature = createHmac("sha1", setup.sms.authToken).update(signed).digest("base64");
-  const response = await fetch(`${setup.url}/webhooks/sms`, {
-    method: "POST", body: new URLSearchParams(params), headers: { "X-Twilio-Signature": signature },
-  });
-  check(response.ok, `the SMS webhook answered ${response.status}`);
-}
-
-async function serverOrder(): Promise<string[]> {
-  const response = await fetch(`${setup.url}/graphql`, {
-    method: "POST",
-    headers: { "Content-Type": "application/json", Authorization: `Bearer ${setup.token}` },
-    body: JSON.stringify({ query: "{ threads(category: MEMBER) { edges { node { id } } } }" }),
-  });
-  const body = (await response.json()) as { data: { threads: { edges: { node: { id: string } }[] } } };
-  return body.data.threads.edges.map((edge) => edge.node.id);
-}
 
 // --- the scenario ---------------------------------------------------------------------------------
 
@@ -202,7 +156,8 @@ async function main(): Promise<void> {
       const message = subscriptionData.data.messageAdded;
       const thread = complete ? previousData?.thread : undefined;
       if (!thread || thread.messages.edges.some((edge) => edge.node.id === message.id)) return undefined;
-      const edges = [...thread.messages.edges, { __typename: "MessageEdge" as const, cursor: message.cursor, node: message }];
+      const edge = { __typename: "MessageEdge" as const, cursor: message.cursor, node: message };
+      const edges = [...thread.messages.edges, edge];
       return { ...previousData, thread: { ...thread, messages: { ...thread.messages, edges } } };
     },
   });
@@ -224,7 +179,8 @@ async function main(): Promise<void> {
   check(unchanged, "the replays after the reconnect changed nothing");
   const fetchedBefore = requests.length;
   await memberTexts(one.phone, "See you at yoga!");
-  await eventually("the reply moved its thread up", () => ids()[0] === first && cachedList!.edges[0]!.node.unreadCount === 1);
+  await eventually("the reply moved its thread up",
+                   () => ids()[0] === first && cachedList!.edges[0]!.node.unreadCount === 1);
   await eventually("unreadCountsChanged updated the cached counts", () => cachedTotal === 1);
   await memberTexts(two.phone, "Is the class full?");
   await eventually("the reply is in the cached history", () => bodies[bodies.length - 1] === "Is the class full?");
