@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import re
 import time
 from collections.abc import AsyncIterator
@@ -17,11 +16,12 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from playwright.async_api import Browser, Page, Route, async_playwright
+from playwright.async_api import Browser, Page, Route
 
 from app.factory import create_app
 from app.graphiql import ASSETS, ASSETS_PATH
 from inbox.settings import Settings
+from tests.browser import chromium
 from tests.factories import TEST_SECRET, ClubFixture
 from tests.redis_server import free_port
 
@@ -99,27 +99,6 @@ async def test_production_serves_neither_the_page_nor_its_assets(database_url: s
 
 
 # --- in a real browser, with no network but the server ----------------------------------------------
-
-# Debian's Chromium under Playwright, never a downloaded browser.
-CHROMIUM = Path(os.environ.get("INBOX_TEST_CHROMIUM", "/usr/bin/chromium"))
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-
-
-@asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
-    """Headless Chromium; skipped locally when it is not installed, a failure under CI."""
-    if not CHROMIUM.exists():
-        message = f"no Chromium at {CHROMIUM} (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS, headless=True)
-        try:
-            yield browser
-        finally:
-            await browser.close()
-
 
 @asynccontextmanager
 async def offline_page(browser: Browser, origin: str) -> AsyncIterator[tuple[Page, list[str]]]:
