@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbox.database import is_outage
@@ -42,6 +42,11 @@ class Change:
     staff_id: int | None = None
     message_id: int | None = None
     message_seq: int | None = None
+
+
+async def club_change_seq(session: AsyncSession, club_id: int) -> int:
+    """The club's latest change stamp."""
+    return int(await session.scalar(select(Club.change_seq).where(Club.id == club_id)) or 0)
 
 
 async def next_change_seq(session: AsyncSession, club_id: int) -> int:

@@ -26,6 +26,7 @@ def engine_from_settings(settings: Settings) -> AsyncEngine:
         connect_timeout=settings.db_connect_timeout,
         statement_timeout=settings.db_statement_timeout,
         pool_timeout=settings.db_pool_timeout,
+        pool_size=settings.db_pool_size,
     )
 
 

@@ -70,5 +70,12 @@ class Page(Generic[T]):
     cursors: list[str]
     has_next_page: bool = False
     has_previous_page: bool = False
-    # Counts every item matching the list's filters, whatever the cursor; run only when asked.
+    # Counts every item matching the list's filters, whatever the cursor; run only when asked. A
+    # function returning that query is welcome where building it costs (see `count_statement`).
     count_query: Any = field(default=None, repr=False)
+    # That count, when the list's own statement already made it.
+    total: int | None = None
+
+    def count_statement(self) -> Any:
+        """The count query, built now if it was given as a function."""
+        return self.count_query() if callable(self.count_query) else self.count_query

@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     db_connect_timeout: float = Field(5.0, alias="INBOX_DB_CONNECT_TIMEOUT")
     db_statement_timeout: float = Field(10.0, alias="INBOX_DB_STATEMENT_TIMEOUT")
     db_pool_timeout: float = Field(5.0, alias="INBOX_DB_POOL_TIMEOUT")
+    db_pool_size: int = Field(10, ge=1, alias="INBOX_DB_POOL_SIZE")
 
     @field_validator("database_url")
     @classmethod

@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     and_,
+    bindparam,
     case,
     false,
     func,
@@ -32,7 +34,7 @@ from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput, UserError
 from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
 from inbox.search import member_search_condition, name_search_condition
-from models import Member, Message, Session, Smartlist, Thread, ThreadChange, ThreadState
+from models import Club, Member, Message, Session, Smartlist, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
 from models.upsert import dialect_insert, is_postgresql
 
@@ -82,7 +84,11 @@ def status_condition(status: str) -> ColumnElement[bool]:
 
 def viewer_join(query: Any, viewer_id: int | None) -> Any:
     """LEFT JOIN the viewer's state (none for an API key: every per-viewer value is neutral)."""
-    on = and_(ThreadState.thread_id == Thread.id, ThreadState.staff_id == (viewer_id if viewer_id else -1))
+    return _viewer_join_on(query, viewer_id if viewer_id else -1)
+
+
+def _viewer_join_on(query: Any, staff_id: Any) -> Any:
+    on = and_(ThreadState.thread_id == Thread.id, ThreadState.staff_id == staff_id)
     return query.outerjoin(ThreadState, on)
 
 
@@ -175,59 +181,105 @@ def search_condition(category: str, search: str | None) -> tuple[ColumnElement[b
     return name_search_condition(Session.name_key, search), (Session, Session.id == Thread.session_id)
 
 
+@dataclass
+class ThreadPage(Page[ThreadView]):
+    # The club's change stamp, read by the list's statement (None when the page is empty).
+    change_seq: int | None = None
+
+
+# The list statement's values, bound at execution: its shape is built once per kind of page.
+_VIEWER, _CLUB, _LIMIT = bindparam("viewer_id"), bindparam("club_id"), bindparam("page_limit")
+_KEY_FAVORITE, _KEY_AT, _KEY_ID = bindparam("key_favorite"), bindparam("key_at", type_=UTCDateTime), bindparam("key_id")
+
+
 async def list_threads(
-    session: AsyncSession, *, viewer_id: int | None, category: str, status: str, search: str | None,
-    first: int, after: str | None,
-) -> Page[ThreadView]:
-    """One page of the list: favorites first, then the viewer's activity date, then id (all descending)."""
+    session: AsyncSession, *, club_id: int, viewer_id: int | None, category: str, status: str,
+    search: str | None, first: int, after: str | None, with_total: bool = False,
+) -> ThreadPage:
+    """One page of the list: favorites first, then the viewer's activity date, then id (all descending).
+
+    One statement brings the page's threads with the viewer's state, targets and last messages, the
+    club's change stamp (the same snapshot as the page, for `threadUpdated(after:)`) and, when asked,
+    the list's total count.
+    """
     key = decode_cursor(after, thread_list_digest(viewer_id, category))
+    if key is not None and (len(key) != 3 or not all(isinstance(part, int) for part in key)):
+        raise BadUserInput("Malformed cursor")
+    key_shape = None if key is None else ("all" if key[0] == 0 else "pinned")
+    if (search or "").strip():
+        statement = _list_statement(category, status, search, key_shape, with_total)
+    else:  # the common page: its statement is built once (building it cost more than running it)
+        statement = _plain_list_statement(category, status, key_shape, with_total)
+    values: dict[str, Any] = {"viewer_id": viewer_id or -1, "club_id": club_id, "page_limit": first + 1}
+    if key is not None:
+        values.update(key_favorite=key[0], key_at=_from_micros(key[1]), key_id=key[2])
+    rows = (await session.execute(statement, values)).all()
+    extra = 2 if with_total else 1
+    views = _views((row[:-extra] for row in rows), viewer_id)
+    page_views = views[:first]
+
+    def count_query() -> Any:
+        condition, join = search_condition(category, search)
+        query = viewer_join(select(func.count(Thread.id)), viewer_id)
+        if join is not None:
+            query = query.join(*join)
+        return query.where(Thread.category == category, status_condition(status), condition)
+
+    return ThreadPage(items=page_views, cursors=[thread_cursor(v) for v in page_views],
+                      has_next_page=len(views) > first, has_previous_page=key is not None, count_query=count_query,
+                      total=int(rows[0][-1]) if rows and with_total else None,
+                      change_seq=int(rows[0][-extra]) if rows else None)
+
+
+@lru_cache(maxsize=64)
+def _plain_list_statement(category: str, status: str, key_shape: str | None, with_total: bool) -> Any:
+    return _list_statement(category, status, None, key_shape, with_total)
+
+
+def _list_statement(category: str, status: str, search: str | None, key_shape: str | None,
+                    with_total: bool) -> Any:
+    """The list's statement for one kind of page; `key_shape` says which part a cursor bounds."""
     condition, join = search_condition(category, search)
     conditions = [Thread.category == category, status_condition(status), condition]
 
     def base(query: Any) -> Any:
-        query = viewer_join(query, viewer_id)
+        query = _viewer_join_on(query, _VIEWER)
         if join is not None:
             query = query.join(*join)
         return query.where(*conditions)
 
-    if key is not None and (len(key) != 3 or not all(isinstance(part, int) for part in key)):
-        raise BadUserInput("Malformed cursor")
-    ranked = _ranked_ids(base, viewer_id, status, key, first + 1)
+    ranked = _ranked_ids(base, status, key_shape)
     query = with_target_and_last_message(
-        viewer_join(select(Thread, ThreadState).join(ranked, ranked.c.id == Thread.id), viewer_id), category)
-    query = query.order_by(ranked.c.favorite.desc(), ranked.c.sort_at.desc(), ranked.c.id.desc())
-    views = _views(await session.execute(query), viewer_id)
-
-    count_query = base(select(func.count(Thread.id)))
-    page_views = views[:first]
-    return Page(items=page_views, cursors=[thread_cursor(v) for v in page_views],
-                has_next_page=len(views) > first, has_previous_page=key is not None, count_query=count_query)
+        _viewer_join_on(select(Thread, ThreadState).join(ranked, ranked.c.id == Thread.id), _VIEWER), category)
+    extra = [select(Club.change_seq).where(Club.id == _CLUB).scalar_subquery()]
+    if with_total:
+        extra.append(base(select(func.count(Thread.id))).scalar_subquery())
+    return query.add_columns(*extra).order_by(ranked.c.favorite.desc(), ranked.c.sort_at.desc(), ranked.c.id.desc())
 
 
-def _ranked_ids(base: Any, viewer_id: int | None, status: str, key: list[int] | None, limit: int) -> Any:
+def _ranked_ids(base: Any, status: str, key_shape: str | None) -> Any:
     """The page's thread ids with their sort keys, as a subquery that follows the indexes.
 
     Threads the viewer pinned or muted (few) have per-viewer keys and are ranked apart; every other
     thread sorts by its own `sort_at`, so that part walks `ix_thread_list_order` and stops at the
-    page's end instead of sorting the whole category.
+    page's end instead of sorting the whole category. A cursor bounds the pinned part, and the plain
+    part too when it is past the favorites (`key_shape` "all").
     """
     special = and_(ThreadState.staff_id.isnot(None), or_(_is(ThreadState.is_favorite), _is(ThreadState.is_muted)))
     favorite, sort_at = favorite_sql(), sort_at_sql()
     pinned = base(select(Thread.id.label("id"), favorite.label("favorite"), sort_at.label("sort_at"))).where(special)
     plain = base(select(Thread.id.label("id"), literal(0).label("favorite"), Thread.sort_at.label("sort_at")))
     plain = plain.where(~special)
-    if key is not None:
-        favorite_key, moment, thread_id = key[0], literal(_from_micros(key[1]), UTCDateTime), key[2]
-        pinned = pinned.where(tuple_(favorite, sort_at, Thread.id) < tuple_(literal(favorite_key), moment,
-                                                                             literal(thread_id)))
-        if favorite_key == 0:
-            plain = plain.where(tuple_(Thread.sort_at, Thread.id) < tuple_(moment, literal(thread_id)))
-    pinned = pinned.order_by(favorite.desc(), sort_at.desc(), Thread.id.desc()).limit(limit).subquery()
+    if key_shape is not None:
+        pinned = pinned.where(tuple_(favorite, sort_at, Thread.id) < tuple_(_KEY_FAVORITE, _KEY_AT, _KEY_ID))
+        if key_shape == "all":
+            plain = plain.where(tuple_(Thread.sort_at, Thread.id) < tuple_(_KEY_AT, _KEY_ID))
+    pinned = pinned.order_by(favorite.desc(), sort_at.desc(), Thread.id.desc()).limit(_LIMIT).subquery()
     if status in ("FAVORITES", "MUTED"):  # only pinned or muted threads can match
         return select(pinned).subquery()
-    plain = plain.order_by(Thread.sort_at.desc(), Thread.id.desc()).limit(limit).subquery()
+    plain = plain.order_by(Thread.sort_at.desc(), Thread.id.desc()).limit(_LIMIT).subquery()
     both = union_all(select(pinned), select(plain)).subquery()
-    return select(both).order_by(both.c.favorite.desc(), both.c.sort_at.desc(), both.c.id.desc()).limit(limit) \
+    return select(both).order_by(both.c.favorite.desc(), both.c.sort_at.desc(), both.c.id.desc()).limit(_LIMIT) \
         .subquery()
 
 

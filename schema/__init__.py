@@ -7,8 +7,9 @@ from strawberry.schema.config import StrawberryConfig
 
 from schema.cost import QueryCost
 from schema.documents import DocumentCache, DocumentStore
-from schema.errors import ErrorPolicy
+from schema.errors import ErrorPolicy, InboxSchema
 from schema.execution import fast_execution_context
+from schema.limits import InputLimits, guard_mutation_inputs
 from schema.mutation import Mutation
 from schema.query import Query
 from schema.scalars import SCALAR_OVERRIDES
@@ -17,6 +18,7 @@ from schema.timing import OperationTimer
 from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate
 from schema.wording import NullWording
 
+
 def build_schema(*, production: bool = False, fast_execution: bool = True) -> strawberry.Schema:
     """The schema; `fast_execution=False` runs graphql-core's executor alone (tests compare the two)."""
     documents = DocumentStore()
@@ -24,14 +26,15 @@ def build_schema(*, production: bool = False, fast_execution: bool = True) -> st
         OperationTimer,
         lambda: DocumentCache(documents),
         QueryCost,
-        ErrorPolicy,
+        InputLimits,
+        lambda: ErrorPolicy(production=production),
         NullWording,
     ]
     if production:
         from strawberry.extensions import DisableIntrospection
 
         extensions.append(DisableIntrospection)
-    schema = strawberry.Schema(
+    schema = InboxSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -42,6 +45,7 @@ def build_schema(*, production: bool = False, fast_execution: bool = True) -> st
     )
     if fast_execution:
         schema.execution_context_class = fast_execution_context(schema._schema)
+    guard_mutation_inputs(schema)
     return schema
 
 

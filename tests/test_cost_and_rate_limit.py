@@ -288,7 +288,9 @@ async def test_streamed_queries_are_refused_too(limited_schema: strawberry.Schem
     assert [code_of(result) for result in results] == ["QUERY_TOO_COMPLEX"] and calls["items"] == 0
 
 
-async def test_subscriptions_are_costed_but_not_charged(limited_schema: strawberry.Schema) -> None:
+async def test_abuse_subscribing_is_charged_the_subscriptions_cost_at_subscribe_time(
+    limited_schema: strawberry.Schema,
+) -> None:
     limiter = MemoryRateLimiter(capacity=10)
     context = Ctx(rate_limiter=limiter, rate_limit_key="staff:1")
     cheap = "subscription { ticks(first: 2) { edges { node { id } } } }"
@@ -297,7 +299,9 @@ async def test_subscriptions_are_costed_but_not_charged(limited_schema: strawber
     costly = "subscription { ticks(first: 50) { edges { node { id } } } }"
     results = [r async for r in await limited_schema.subscribe(costly, context_value=context)]
     assert [code_of(r) for r in results] == ["QUERY_TOO_COMPLEX"] and calls["ticks"] == 1
-    assert context.rate_limit is None and (await limiter.peek("staff:1")).remaining == 10
+    assert (await limiter.peek("staff:1")).remaining == 10 - 7  # the cheap one only: a refused one is free
+    results = [r async for r in await limited_schema.subscribe(cheap, context_value=context)]
+    assert [code_of(r) for r in results] == ["RATE_LIMITED"] and calls["ticks"] == 1
 
 
 # --- the limiter, in memory and in Redis ----------------------------------------------------------
