@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
+from app.cors import BrowserOrigins
 from app.graphql_view import InboxGraphQL
 from app.limits import BodySizeLimit
 from app.metrics import Metrics
@@ -96,7 +97,7 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
             Route("/metrics", metrics.render),
             *webhook_routes,
         ],
-        middleware=[Middleware(BodySizeLimit)],
+        middleware=[Middleware(BrowserOrigins, allowed_origins=settings.allowed_origins), Middleware(BodySizeLimit)],
         lifespan=lifespan,
     )
 

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from inbox.database import OutageLog, is_outage
 from inbox.sending import member_delivery
 from inbox.settings import Settings
 from inbox.transports import Outgoing, SendFailure, Transport, reply_address, transports_from_settings
@@ -100,12 +101,17 @@ class Dispatcher:
     async def run(self) -> None:
         """Until `stop()`: a batch at a time, polling when idle; a database outage is waited out."""
         delay = self.options.poll_interval
+        outage = OutageLog(log, "dispatcher")
         while not self.stopping.is_set():
             try:
                 handled = await self.run_once()
                 delay = self.options.poll_interval
-            except Exception:
-                log.exception("dispatcher %s: a batch failed; trying again in %.1f s", self.id, delay)
+                outage.recovered()
+            except Exception as exc:
+                if is_outage(exc):
+                    outage.failed(exc)
+                else:
+                    log.exception("dispatcher %s: a batch failed; trying again in %.1f s", self.id, delay)
                 handled, delay = 0, min(delay * 2, 30.0)
             if not handled:
                 with contextlib.suppress(TimeoutError):

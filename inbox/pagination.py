@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from inbox.errors import BadUserInput
@@ -35,6 +36,11 @@ def page_size(first: int | None, last: int | None = None, default: int = 20) -> 
 
 def list_digest(*parts: Any) -> str:
     """A short digest naming one list (kind, viewer, filters): cursors carry it."""
+    return _digest(tuple(tuple(part) if isinstance(part, list) else part for part in parts))
+
+
+@lru_cache(maxsize=4096)  # every cursor of a page names the same list: one sha256 per list, not per item
+def _digest(parts: tuple[Any, ...]) -> str:
     raw = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
@@ -99,5 +105,12 @@ class Page(Generic[T]):
     cursors: list[str]
     has_next_page: bool = False
     has_previous_page: bool = False
-    # Counts every item matching the list's filters, whatever the cursor; run only when asked.
+    # Counts every item matching the list's filters, whatever the cursor; run only when asked. A
+    # function returning that query is welcome where building it costs (see `count_statement`).
     count_query: Any = field(default=None, repr=False)
+    # That count, when the list's own statement already made it.
+    total: int | None = None
+
+    def count_statement(self) -> Any:
+        """The count query, built now if it was given as a function."""
+        return self.count_query() if callable(self.count_query) else self.count_query

@@ -11,10 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbox.pagination import Page, decode_key, keyset_page, list_digest
 from inbox.search import name_search_condition
 from inbox.sending import reachable_condition
-from inbox.smartlists import filter_condition, filters_from_json
+from inbox.smartlists import filter_condition, filters_from_json, parameter_count
 from models import Member, Smartlist
 
 MAX_NAME = 200
+# Bound parameters per counting statement: well below the drivers' limits (32,767), above what the
+# largest smartlist the size limits allow compiles to (20 filters x 500 values).
+MAX_PARAMETERS = 12_000
 
 
 async def list_smartlists(
@@ -37,15 +40,24 @@ async def member_counts(
 ) -> list[int]:
     """For each (smartlist, channel) pair: its members now (channel None) or those a send would reach.
 
-    One scan of the members, whatever the number of pairs.
+    One scan of the members per batch of pairs; a batch holds as many pairs as `MAX_PARAMETERS` allows,
+    so one smartlist with many filters never makes the statement of the others fail.
     """
-    if not smartlists:
-        return []
-    columns = []
+    batches: list[list[Any]] = []
+    budget = 0
     for smartlist, channel in zip(smartlists, channels, strict=True):
-        condition = filter_condition(filters_from_json(smartlist.filters or []), today=today)
+        filters = filters_from_json(smartlist.filters or [])
+        condition = filter_condition(filters, today=today)
         if channel is not None:
             condition = condition & reachable_condition(channel)
-        columns.append(func.count(Member.id).filter(condition))
-    row = (await session.execute(select(*columns).select_from(Member))).one()
-    return [int(value or 0) for value in row]
+        cost = parameter_count(filters) + 4
+        if not batches or budget + cost > MAX_PARAMETERS:
+            batches.append([])
+            budget = 0
+        batches[-1].append(func.count(Member.id).filter(condition))
+        budget += cost
+    counts: list[int] = []
+    for columns in batches:
+        row = (await session.execute(select(*columns).select_from(Member))).one()
+        counts += [int(value or 0) for value in row]
+    return counts

@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     CursorResult,
     and_,
+    bindparam,
     case,
     false,
     func,
@@ -33,10 +35,10 @@ from sqlalchemy.orm import aliased
 
 from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput, UserError
-from inbox.pagination import Page, decode_key, encode_cursor, keyset_page, list_digest
+from inbox.pagination import Page, decode_key, encode_cursor, list_digest
 from inbox.search import member_search_condition, name_search_condition
 from inbox.vocabulary import TARGETS, Category, Direction, UpdateReason
-from models import Member, Message, Session, Smartlist, Thread, ThreadChange, ThreadState
+from models import Club, Member, Message, Session, Smartlist, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
 from models.upsert import dialect_insert, is_postgresql
 
@@ -86,7 +88,11 @@ def status_condition(status: str) -> ColumnElement[bool]:
 
 def viewer_join(query: Any, viewer_id: int | None) -> Any:
     """LEFT JOIN the viewer's state (none for an API key: every per-viewer value is neutral)."""
-    on = and_(ThreadState.thread_id == Thread.id, ThreadState.staff_id == (viewer_id if viewer_id else -1))
+    return _viewer_join_on(query, viewer_id if viewer_id else -1)
+
+
+def _viewer_join_on(query: Any, staff_id: Any) -> Any:
+    on = and_(ThreadState.thread_id == Thread.id, ThreadState.staff_id == staff_id)
     return query.outerjoin(ThreadState, on)
 
 
@@ -97,6 +103,9 @@ class ThreadView:
     thread: Thread
     state: ThreadState | None
     viewer_id: int | None
+    # Loaded with the thread when the query joined them (lists, by-id loads); None otherwise.
+    target: Member | Smartlist | Session | None = None
+    last_message: Message | None = None
 
     @property
     def is_favorite(self) -> bool:
@@ -184,58 +193,103 @@ def search_condition(category: str, search: str | None) -> tuple[ColumnElement[b
     return name_search_condition(Session.name_key, search), (Session, Session.id == Thread.session_id)
 
 
+@dataclass
+class ThreadPage(Page[ThreadView]):
+    # The club's change stamp, read by the list's statement (None when the page is empty).
+    change_seq: int | None = None
+
+
+# The list statement's values, bound at execution: its shape is built once per kind of page.
+_VIEWER, _CLUB, _LIMIT = bindparam("viewer_id"), bindparam("club_id"), bindparam("page_limit")
+_KEY_FAVORITE, _KEY_AT, _KEY_ID = bindparam("key_favorite"), bindparam("key_at", type_=UTCDateTime), bindparam("key_id")
+
+
 async def list_threads(
-    session: AsyncSession, *, viewer_id: int | None, category: str, status: str, search: str | None,
-    first: int, after: str | None,
-) -> Page[ThreadView]:
-    """One page of the list: favorites first, then the viewer's activity date, then id (all descending)."""
-    digest = thread_list_digest(viewer_id, category)
-    key = decode_key(after, digest, int, int, int)
+    session: AsyncSession, *, club_id: int, viewer_id: int | None, category: str, status: str,
+    search: str | None, first: int, after: str | None, with_total: bool = False,
+) -> ThreadPage:
+    """One page of the list: favorites first, then the viewer's activity date, then id (all descending).
+
+    One statement brings the page's threads with the viewer's state, targets and last messages, the
+    club's change stamp (the same snapshot as the page, for `threadUpdated(after:)`) and, when asked,
+    the list's total count.
+    """
+    key = decode_key(after, thread_list_digest(viewer_id, category), int, int, int)
+    key_shape = None if key is None else ("all" if key[0] == 0 else "pinned")
+    if (search or "").strip():
+        statement = _list_statement(category, status, search, key_shape, with_total)
+    else:  # the common page: its statement is built once (building it cost more than running it)
+        statement = _plain_list_statement(category, status, key_shape, with_total)
+    values: dict[str, Any] = {"viewer_id": viewer_id or -1, "club_id": club_id, "page_limit": first + 1}
+    if key is not None:
+        values.update(key_favorite=key[0], key_at=_from_micros(key[1]), key_id=key[2])
+    rows = (await session.execute(statement, values)).all()
+    extra = 2 if with_total else 1
+    views = _views((row[:-extra] for row in rows), viewer_id)
+    page_views = views[:first]
+
+    def count_query() -> Any:
+        condition, join = search_condition(category, search)
+        query = viewer_join(select(func.count(Thread.id)), viewer_id)
+        if join is not None:
+            query = query.join(*join)
+        return query.where(Thread.category == category, status_condition(status), condition)
+
+    return ThreadPage(items=page_views, cursors=[thread_cursor(v) for v in page_views],
+                      has_next_page=len(views) > first, has_previous_page=key is not None, count_query=count_query,
+                      total=int(rows[0][-1]) if rows and with_total else None,
+                      change_seq=int(rows[0][-extra]) if rows else None)
+
+
+@lru_cache(maxsize=64)
+def _plain_list_statement(category: str, status: str, key_shape: str | None, with_total: bool) -> Any:
+    return _list_statement(category, status, None, key_shape, with_total)
+
+
+def _list_statement(category: str, status: str, search: str | None, key_shape: str | None,
+                    with_total: bool) -> Any:
+    """The list's statement for one kind of page; `key_shape` says which part a cursor bounds."""
     condition, join = search_condition(category, search)
     conditions = [Thread.category == category, status_condition(status), condition]
 
     def base(query: Any) -> Any:
-        query = viewer_join(query, viewer_id)
+        query = _viewer_join_on(query, _VIEWER)
         if join is not None:
             query = query.join(*join)
         return query.where(*conditions)
 
-    ranked = _ranked_ids(base, viewer_id, status, key, first + 1)
-    query = (
-        viewer_join(select(Thread, ThreadState).join(ranked, ranked.c.id == Thread.id), viewer_id)
-        .order_by(ranked.c.favorite.desc(), ranked.c.sort_at.desc(), ranked.c.id.desc())
-    )
-    rows = (await session.execute(query)).all()
-    views = [ThreadView(thread, state, viewer_id) for thread, state in rows]
-
-    return keyset_page(views, first, digest, lambda view: view.order_key, after=key,
-                       count_query=base(select(func.count(Thread.id))))
+    ranked = _ranked_ids(base, status, key_shape)
+    query = with_target_and_last_message(
+        _viewer_join_on(select(Thread, ThreadState).join(ranked, ranked.c.id == Thread.id), _VIEWER), category)
+    extra = [select(Club.change_seq).where(Club.id == _CLUB).scalar_subquery()]
+    if with_total:
+        extra.append(base(select(func.count(Thread.id))).scalar_subquery())
+    return query.add_columns(*extra).order_by(ranked.c.favorite.desc(), ranked.c.sort_at.desc(), ranked.c.id.desc())
 
 
-def _ranked_ids(base: Any, viewer_id: int | None, status: str, key: list[int] | None, limit: int) -> Any:
+def _ranked_ids(base: Any, status: str, key_shape: str | None) -> Any:
     """The page's thread ids with their sort keys, as a subquery that follows the indexes.
 
     Threads the viewer pinned or muted (few) have per-viewer keys and are ranked apart; every other
     thread sorts by its own `sort_at`, so that part walks `ix_thread_list_order` and stops at the
-    page's end instead of sorting the whole category.
+    page's end instead of sorting the whole category. A cursor bounds the pinned part, and the plain
+    part too when it is past the favorites (`key_shape` "all").
     """
     special = and_(ThreadState.staff_id.isnot(None), or_(_is(ThreadState.is_favorite), _is(ThreadState.is_muted)))
     favorite, sort_at = favorite_sql(), sort_at_sql()
     pinned = base(select(Thread.id.label("id"), favorite.label("favorite"), sort_at.label("sort_at"))).where(special)
     plain = base(select(Thread.id.label("id"), literal(0).label("favorite"), Thread.sort_at.label("sort_at")))
     plain = plain.where(~special)
-    if key is not None:
-        favorite_key, moment, thread_id = key[0], literal(_from_micros(key[1]), UTCDateTime), key[2]
-        pinned = pinned.where(tuple_(favorite, sort_at, Thread.id) < tuple_(literal(favorite_key), moment,
-                                                                             literal(thread_id)))
-        if favorite_key == 0:
-            plain = plain.where(tuple_(Thread.sort_at, Thread.id) < tuple_(moment, literal(thread_id)))
-    pinned = pinned.order_by(favorite.desc(), sort_at.desc(), Thread.id.desc()).limit(limit).subquery()
+    if key_shape is not None:
+        pinned = pinned.where(tuple_(favorite, sort_at, Thread.id) < tuple_(_KEY_FAVORITE, _KEY_AT, _KEY_ID))
+        if key_shape == "all":
+            plain = plain.where(tuple_(Thread.sort_at, Thread.id) < tuple_(_KEY_AT, _KEY_ID))
+    pinned = pinned.order_by(favorite.desc(), sort_at.desc(), Thread.id.desc()).limit(_LIMIT).subquery()
     if status in ("FAVORITES", "MUTED"):  # only pinned or muted threads can match
         return select(pinned).subquery()
-    plain = plain.order_by(Thread.sort_at.desc(), Thread.id.desc()).limit(limit).subquery()
+    plain = plain.order_by(Thread.sort_at.desc(), Thread.id.desc()).limit(_LIMIT).subquery()
     both = union_all(select(pinned), select(plain)).subquery()
-    return select(both).order_by(both.c.favorite.desc(), both.c.sort_at.desc(), both.c.id.desc()).limit(limit) \
+    return select(both).order_by(both.c.favorite.desc(), both.c.sort_at.desc(), both.c.id.desc()).limit(_LIMIT) \
         .subquery()
 
 
@@ -245,9 +299,34 @@ async def load_thread_views(
     """Threads by id, each with the viewer's state, in one statement (club-filtered by the session)."""
     if not thread_ids:
         return {}
-    rows = (await session.execute(viewer_join(select(Thread, ThreadState), viewer_id)
-                                  .where(Thread.id.in_(set(thread_ids))))).all()
-    return {thread.id: ThreadView(thread, state, viewer_id) for thread, state in rows}
+    query = with_target_and_last_message(viewer_join(select(Thread, ThreadState), viewer_id))
+    views = _views(await session.execute(query.where(Thread.id.in_(set(thread_ids)))), viewer_id)
+    return {view.thread.id: view for view in views}
+
+
+_TARGET_JOINS: dict[str, tuple[Any, Any]] = {
+    "MEMBER": (Member, Member.id == Thread.member_id),
+    "SMARTLIST": (Smartlist, Smartlist.id == Thread.smartlist_id),
+    "SESSION": (Session, Session.id == Thread.session_id),
+}
+
+
+def with_target_and_last_message(query: Any, category: str | None = None) -> Any:
+    """Add the thread's target (of `category`, or of any category) and its last message to a
+    `select(Thread, ThreadState)`: the list's titles, targets and previews come in the same statement."""
+    for name, (model, on) in _TARGET_JOINS.items():
+        if category is None or name == category:
+            query = query.add_columns(model).outerjoin(model, on)
+    return query.add_columns(Message).outerjoin(Message, Message.id == Thread.last_message_id)
+
+
+def _views(result: Any, viewer_id: int | None) -> list[ThreadView]:
+    """Thread views of rows (thread, state, target(s)..., last message): the one target that is set."""
+    views = []
+    for thread, state, *targets, last_message in result:
+        target = next((t for t in targets if t is not None), None)
+        views.append(ThreadView(thread, state, viewer_id, target, last_message))
+    return views
 
 
 async def load_thread_view(session: AsyncSession, viewer_id: int | None, thread_id: int) -> ThreadView | None:

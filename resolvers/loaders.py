@@ -1,7 +1,7 @@
 """Dataloaders: per-item lookups of a page batched into one statement per kind.
 
 Created per operation (an HTTP request, or one subscription event): never shared across a
-WebSocket connection's operations (pitfall 9).
+WebSocket connection's operations (which share one context).
 """
 
 from __future__ import annotations

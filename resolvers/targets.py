@@ -72,7 +72,7 @@ async def preview_count(ctx: Context, filters: list[dict[str, Any]]) -> int:
 
 
 async def club_datetime(ctx: Context, value: datetime) -> datetime:
-    """An input date-time; without an offset it is read in the club's time zone (pitfall 14c)."""
+    """An input date-time; without an offset it is read in the club's time zone (as the calendar shows it)."""
     if value.tzinfo is None:
         club = await ctx.club()
         return value.replace(tzinfo=ZoneInfo(club.timezone))

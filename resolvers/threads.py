@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from inbox import actions
 from inbox.actions import ThreadOutcome
+from inbox.changes import club_change_seq
 from inbox.errors import Forbidden, UserError
 from inbox.pagination import Page, page_size
 from inbox.threads import Flag, ThreadView, UnreadCounts, encode_updates_cursor, list_threads, unread_counts
@@ -13,21 +14,20 @@ from resolvers.ids import decode_id
 
 
 async def threads(ctx: Context, *, category: str, status: str, search: str | None, first: int | None,
-                  after: str | None) -> tuple[Page[ThreadView], str]:
+                  after: str | None, with_total: bool = False) -> tuple[Page[ThreadView], str]:
+    """A page of the thread list and its updates cursor; `with_total` when the client asks totalCount."""
     principal = ctx.require_principal()
     if not principal.is_staff and status != "ALL":
         raise Forbidden("Partner API keys read threads with status ALL only")
     size = page_size(first)
     async with ctx.db() as session:
-        page = await list_threads(session, viewer_id=principal.staff_id, category=category, status=status,
-                                  search=search, first=size, after=after)
-    return page, await updates_cursor(ctx)
-
-
-async def updates_cursor(ctx: Context) -> str:
-    """Where threadUpdated(after:) resumes: the club's change stamp read before the list (the
-    request's club is loaded first), so a change the list missed is caught up, never skipped."""
-    return encode_updates_cursor(ctx.viewer_id, (await ctx.club()).change_seq)
+        page = await list_threads(session, club_id=principal.club_id, viewer_id=principal.staff_id,
+                                  category=category, status=status, search=search, first=size, after=after,
+                                  with_total=with_total)
+        change_seq = page.change_seq
+        if change_seq is None:  # an empty page read no stamp
+            change_seq = await club_change_seq(session, principal.club_id)
+    return page, encode_updates_cursor(ctx.viewer_id, change_seq)
 
 
 async def viewer_unread_counts(ctx: Context) -> UnreadCounts:

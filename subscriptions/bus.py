@@ -169,7 +169,7 @@ def _drain(queue: asyncio.Queue[Any]) -> None:
 
 
 class EventBus:
-    """Publish event hints and subscribe to channels; publishing never raises (pitfall 5)."""
+    """Publish event hints and subscribe to channels; publishing never raises (the fact is committed already)."""
 
     def __init__(self, redis_url: str | None) -> None:
         self.backend: BroadcastBackend = RedisPubSubBackend(redis_url) if redis_url else MemoryBackend("memory://")

@@ -257,13 +257,14 @@ async def test_a_temporary_refusal_is_retried_after_the_backoff_then_sent(
     lea = staff(http, club, sessions)
     await lea.send((await lea.start("Member", "m1"))["id"], "Hello", "EMAIL")
     smtp.handler.answers["heloise@example.com"] = ["451 4.3.0 Mailbox busy"]
-    dispatcher = Dispatcher(sessions, transports_from_settings(settings), DispatchOptions(backoff=0.3))
+    # A backoff long enough that a loaded machine still checks "not due" inside it.
+    dispatcher = Dispatcher(sessions, transports_from_settings(settings), DispatchOptions(backoff=2.0))
     try:
         await dispatcher.drain()
         queued = (await deliveries(sessions, club))["m1"]
         assert (queued.status, queued.attempts, queued.reason) == ("QUEUED", 1, None)
         assert await dispatcher.run_once() == 0  # not due before the backoff
-        await asyncio.sleep(0.35)
+        await asyncio.sleep(2.05)
         await dispatcher.drain()
     finally:
         await dispatcher.aclose()
