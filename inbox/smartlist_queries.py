@@ -11,11 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbox.pagination import Page, decode_key, keyset_page, list_digest
 from inbox.search import name_search_condition
 from inbox.sending import reachable_condition
-from inbox.smartlists import (
-    filter_condition,
-    filters_from_json,
-    parameter_count,
-)
+from inbox.smartlists import filter_condition, filters_from_json, parameter_count
 from models import Member, Smartlist
 
 MAX_NAME = 200

@@ -35,7 +35,7 @@ from sqlalchemy.orm import aliased
 
 from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput, UserError
-from inbox.pagination import Page, decode_key, encode_cursor, keyset_page, list_digest
+from inbox.pagination import Page, decode_key, encode_cursor, list_digest
 from inbox.search import member_search_condition, name_search_condition
 from inbox.vocabulary import TARGETS, Category, Direction, UpdateReason
 from models import Club, Member, Message, Session, Smartlist, Staff, Thread, ThreadChange, ThreadState
@@ -214,8 +214,7 @@ async def list_threads(
     club's change stamp (the same snapshot as the page, for `threadUpdated(after:)`) and, when asked,
     the list's total count.
     """
-    digest = thread_list_digest(viewer_id, category)
-    key = decode_key(after, digest, int, int, int)
+    key = decode_key(after, thread_list_digest(viewer_id, category), int, int, int)
     key_shape = None if key is None else ("all" if key[0] == 0 else "pinned")
     if (search or "").strip():
         statement = _list_statement(category, status, search, key_shape, with_total)
@@ -227,6 +226,7 @@ async def list_threads(
     rows = (await session.execute(statement, values)).all()
     extra = 2 if with_total else 1
     views = _views((row[:-extra] for row in rows), viewer_id)
+    page_views = views[:first]
 
     def count_query() -> Any:
         condition, join = search_condition(category, search)
@@ -235,9 +235,8 @@ async def list_threads(
             query = query.join(*join)
         return query.where(Thread.category == category, status_condition(status), condition)
 
-    page = keyset_page(views, first, digest, lambda view: view.order_key, after=key, count_query=count_query)
-    return ThreadPage(items=page.items, cursors=page.cursors, has_next_page=page.has_next_page,
-                      has_previous_page=page.has_previous_page, count_query=count_query,
+    return ThreadPage(items=page_views, cursors=[thread_cursor(v) for v in page_views],
+                      has_next_page=len(views) > first, has_previous_page=key is not None, count_query=count_query,
                       total=int(rows[0][-1]) if rows and with_total else None,
                       change_seq=int(rows[0][-extra]) if rows else None)
 

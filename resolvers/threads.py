@@ -8,10 +8,9 @@ from inbox.changes import club_change_seq
 from inbox.errors import Forbidden, UserError
 from inbox.pagination import Page, page_size
 from inbox.threads import Flag, ThreadView, UnreadCounts, encode_updates_cursor, list_threads, unread_counts
+from inbox.vocabulary import CATEGORY_OF_TYPE
 from resolvers.context import Context
 from resolvers.ids import decode_id
-
-TARGET_TYPES = {"Member": "MEMBER", "Smartlist": "SMARTLIST", "Session": "SESSION"}
 
 
 async def threads(ctx: Context, *, category: str, status: str, search: str | None, first: int | None,
@@ -40,13 +39,13 @@ async def viewer_unread_counts(ctx: Context) -> UnreadCounts:
 
 
 async def start_thread(ctx: Context, target_id: str) -> tuple[ThreadView, bool]:
-    decoded = decode_id(target_id, *TARGET_TYPES)
+    decoded = decode_id(target_id, *CATEGORY_OF_TYPE)
     if decoded is None:
         raise UserError("NOT_FOUND", "No such member, smartlist or session", ["input", "targetId"])
     principal = ctx.require_principal()
     async with ctx.db() as session:
         return await actions.start_thread(session, ctx.services.bus, club_id=principal.club_id,
-                                          viewer_id=principal.staff_id, category=TARGET_TYPES[decoded[0]],
+                                          viewer_id=principal.staff_id, category=CATEGORY_OF_TYPE[decoded[0]],
                                           target_id=decoded[1])
 
 
