@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -84,7 +85,16 @@ class ClubFixture:
     document: dict[str, Any] = field(repr=False)
 
     def token(self, staff: str = "s1", ttl: timedelta = timedelta(hours=1), secret: str = TEST_SECRET) -> str:
-        return issue_staff_token(secret, staff_external_id=staff, club_slug=self.slug, ttl=ttl)
+        if ttl < timedelta(minutes=10):  # short-lived tokens are the point of their tests: always fresh
+            return issue_staff_token(secret, staff_external_id=staff, club_slug=self.slug, ttl=ttl)
+        return _token(secret, staff, self.slug, ttl)
+
+
+@functools.cache
+def _token(secret: str, staff: str, club_slug: str, ttl: timedelta) -> str:
+    """One token per staff user and lifetime, as a browser keeps its token (tests of the principal cache
+    and of statement counts rely on a repeated request carrying the same token)."""
+    return issue_staff_token(secret, staff_external_id=staff, club_slug=club_slug, ttl=ttl)
 
 
 async def make_club(sessions: async_sessionmaker[AsyncSession], **options: Any) -> ClubFixture:
