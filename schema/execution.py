@@ -1,5 +1,6 @@
 """A faster path through graphql-core's executor for the most common field of all: a plain attribute
-of a leaf type (a name, a count, a date, an enum).
+of a leaf type (a name, a count, a date, an enum), or a leaf computed by a plain method of the type
+(no arguments, no info, sync: a cursor, a sort key).
 
 A threads page resolves about a thousand fields; two thirds of them are such attributes, and
 graphql-core spends most of its per-field time building a resolve info, reading arguments and
@@ -10,7 +11,9 @@ middleware — goes through graphql-core unchanged, so answers are identical (te
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from graphql import (
@@ -28,13 +31,27 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 @dataclass(frozen=True, slots=True)
 class LeafAttribute:
-    python_name: str
+    read: Callable[[Any], Any]  # the source object -> the field's value
     leaf_type: GraphQLLeafType
     non_null: bool
 
 
+def _reader(strawberry_field: Any, field: Any) -> Callable[[Any], Any] | None:
+    """How to read the field off its source without graphql-core's resolve machinery, if it is plain."""
+    if field.args or strawberry_field.extensions:
+        return None
+    if getattr(field.resolve, "_is_default", False) and strawberry_field.python_name:
+        return attrgetter(strawberry_field.python_name)
+    resolver = strawberry_field.base_resolver
+    if (resolver is None or resolver.is_async or resolver.arguments or resolver.self_parameter is None
+            or resolver.info_parameter or resolver.root_parameter or resolver.parent_parameter):
+        return None
+    method: Callable[[Any], Any] = resolver._unbound_wrapped_func
+    return method
+
+
 def leaf_attributes(schema: GraphQLSchema) -> dict[tuple[str, str], LeafAttribute]:
-    """(type name, field name) -> the attribute it reads, for every plain leaf field of the schema."""
+    """(type name, field name) -> how to read it, for every plain leaf field of the schema."""
     plans: dict[tuple[str, str], LeafAttribute] = {}
     for type_name, graphql_type in schema.type_map.items():
         if type_name.startswith("__") or not is_object_type(graphql_type):
@@ -42,12 +59,11 @@ def leaf_attributes(schema: GraphQLSchema) -> dict[tuple[str, str], LeafAttribut
         assert isinstance(graphql_type, GraphQLObjectType)
         for field_name, field in graphql_type.fields.items():
             strawberry_field = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            if strawberry_field is None or field.args or not getattr(field.resolve, "_is_default", False):
-                continue
+            read = None if strawberry_field is None else _reader(strawberry_field, field)
             non_null = isinstance(field.type, GraphQLNonNull)
             leaf = field.type.of_type if non_null else field.type
-            if is_leaf_type(leaf) and strawberry_field.python_name:
-                plans[(type_name, field_name)] = LeafAttribute(strawberry_field.python_name, leaf, non_null)
+            if read is not None and is_leaf_type(leaf):
+                plans[(type_name, field_name)] = LeafAttribute(read, leaf, non_null)
     return plans
 
 
@@ -68,7 +84,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
         plan = self.plans.get((parent_type.name, node.name.value))
         if plan is not None and not node.arguments:
             try:
-                value = getattr(source, plan.python_name)
+                value = plan.read(source)
                 if value is not None:
                     coerced = plan.leaf_type.coerce_output_value(value)
                     if coerced is not None and coerced is not Undefined:
