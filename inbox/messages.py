@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -167,6 +168,20 @@ async def list_messages(
     count_query = select(func.count(Message.id)).where(Message.thread_id == thread.id)
     return Page(items=items, cursors=[message_cursor(thread.id, m.seq) for m in items],
                 has_next_page=has_next, has_previous_page=has_previous, count_query=count_query, related=related)
+
+
+async def delivery_counts(session: AsyncSession, message_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """Deliveries per status of some messages, in one statement (messages without any are left out)."""
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    ids = set(message_ids)
+    if not ids:
+        return counts
+    rows = await session.execute(
+        select(Delivery.message_id, Delivery.status, func.count(Delivery.id))
+        .where(Delivery.message_id.in_(ids)).group_by(Delivery.message_id, Delivery.status))
+    for message_id, status, count in rows:
+        counts[message_id][status] = count
+    return counts
 
 
 async def list_deliveries(session: AsyncSession, message_id: int, *, statuses: Sequence[str] | None, first: int,

@@ -13,10 +13,13 @@ from typing import Any
 from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
 
+from inbox.messages import delivery_counts
 from inbox.threads import ThreadView, load_thread_views, load_thread_views_by_target
-from models import Booking, Delivery, Member, Message, Session, Smartlist, Staff
+from models import Booking, Member, Message, Session, Smartlist, Staff
 from resolvers.context import Context
 from resolvers.targets import smartlist_counts
+
+MISSING = object()
 
 
 class Loaders:
@@ -40,6 +43,15 @@ class Loaders:
                     Message: self.messages}
         for row in rows:
             by_model[type(row)].prime(row.id, row)
+
+    @staticmethod
+    def loaded(loader: DataLoader[Any, Any], key: Any) -> Any:
+        """The value `loader` already holds for `key` (primed or loaded), else MISSING: a resolver can
+        then answer at once instead of awaiting a future that is already there."""
+        future = loader.cache_map.get(key)
+        if future is None or not future.done() or future.cancelled() or future.exception() is not None:
+            return MISSING
+        return future.result()
 
     def _by_id(self, model: Any) -> DataLoader[int, Any]:
         async def load(ids: Sequence[int]) -> list[Any]:
@@ -66,14 +78,8 @@ class Loaders:
         return [found.get(key) for key in keys]
 
     async def _load_delivery_summaries(self, message_ids: Sequence[int]) -> list[dict[str, int]]:
-        counts: dict[int, dict[str, int]] = defaultdict(dict)
         async with self.ctx.db() as session:
-            rows = await session.execute(
-                select(Delivery.message_id, Delivery.status, func.count(Delivery.id))
-                .where(Delivery.message_id.in_(set(message_ids)))
-                .group_by(Delivery.message_id, Delivery.status))
-            for message_id, status, count in rows:
-                counts[message_id][status] = count
+            counts = await delivery_counts(session, message_ids)
         return [counts.get(i, {}) for i in message_ids]
 
     async def _load_booking_counts(self, session_ids: Sequence[int]) -> list[tuple[int, int]]:

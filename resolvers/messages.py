@@ -5,16 +5,19 @@ from __future__ import annotations
 from inbox import actions
 from inbox.actions import Sent
 from inbox.errors import BadUserInput, UserError
-from inbox.messages import list_deliveries, list_messages
+from inbox.messages import delivery_counts, list_deliveries, list_messages
 from inbox.pagination import Page, page_size
 from inbox.sending import Draft
+from inbox.vocabulary import Direction
 from models import Delivery, Message, Thread
 from resolvers.context import Context
 from resolvers.ids import decode_id
 
 
 async def thread_messages(ctx: Context, thread: Thread, *, first: int | None, after: str | None, last: int | None,
-                          before: str | None, around: str | None) -> Page[Message]:
+                          before: str | None, around: str | None, with_summaries: bool = False) -> Page[Message]:
+    """A history page; its authors (and, `with_summaries`, its delivery summaries) are handed to the
+    dataloaders, so the page's fields need no further statement per kind."""
     size = page_size(first, last)
     if around is not None and (after is not None or before is not None):
         raise BadUserInput("`around` cannot be combined with `after` or `before`")
@@ -22,7 +25,12 @@ async def thread_messages(ctx: Context, thread: Thread, *, first: int | None, af
     async with ctx.db() as session:
         page = await list_messages(session, thread, size=size, backwards=backwards, after=after, before=before,
                                    around=around)
+        outbound = [m.id for m in page.items if m.direction == Direction.OUTBOUND]
+        summaries = await delivery_counts(session, outbound) if with_summaries and outbound else None
     ctx.loaders.prime(page.related)
+    if summaries is not None:
+        for message_id in outbound:
+            ctx.loaders.delivery_summaries.prime(message_id, summaries.get(message_id, {}))
     return page
 
 

@@ -18,6 +18,32 @@ def selects(info: Info, name: str) -> bool:
     )
 
 
+def selects_path(info: Info, *names: str) -> bool:
+    """Whether the resolving field's selection reaches `names` in turn (e.g. "edges", "node", "author")."""
+    raw = info._raw_info
+    level = [node.selection_set.selections for node in raw.field_nodes if node.selection_set is not None]
+    for name in names:
+        found = [field for selections in level for field in _fields(selections, name, raw.fragments)]
+        if not found:
+            return False
+        level = [field.selection_set.selections for field in found if field.selection_set is not None]
+    return True
+
+
+def _fields(selections: Iterable[SelectionNode], name: str,
+            fragments: Mapping[str, FragmentDefinitionNode]) -> Iterable[FieldNode]:
+    for selection in selections:
+        if isinstance(selection, FieldNode):
+            if selection.name.value == name:
+                yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _fields(selection.selection_set.selections, name, fragments)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                yield from _fields(fragment.selection_set.selections, name, fragments)
+
+
 def _has(selections: Iterable[SelectionNode], name: str, fragments: Mapping[str, FragmentDefinitionNode]) -> bool:
     for selection in selections:
         if isinstance(selection, FieldNode):

@@ -31,6 +31,7 @@ from models import Smartlist as SmartlistRow
 from models import Staff as StaffRow
 from models import Thread as ThreadRow
 from resolvers.ids import encode_id
+from resolvers.loaders import MISSING
 from schema.arguments import After, Around, Before, First, Last, MessageAfter, SendChannel
 from schema.enums import (
     Channel,
@@ -41,6 +42,7 @@ from schema.enums import (
     ThreadCategory,
     ThreadUpdateReason,
 )
+from schema.selection import selects_path
 
 
 @strawberry.interface(description="An object with a global id: node(id:) and nodes(ids:) load it again.")
@@ -483,7 +485,8 @@ class Thread(Node):
     async def messages(self, info: Info, first: First = None, after: MessageAfter = None, last: Last = None,
                        before: Before = None, around: Around = None) -> Connection[Message]:
         page = await messages_resolvers.thread_messages(
-            info.context, self.view.thread, first=first, after=after, last=last, before=before, around=around)
+            info.context, self.view.thread, first=first, after=after, last=last, before=before, around=around,
+            with_summaries=selects_path(info, "edges", "node", "deliverySummary"))
         return connection(page, lambda row: Message.of(row, info))
 
 
@@ -615,15 +618,27 @@ class Message(Node):
         return Thread.of(view)
 
     @strawberry.field(description="Null only for an imported message whose author the import did not name.")
-    async def author(self, info: Info) -> MessageAuthor | None:
+    def author(self, info: Info) -> MessageAuthor | None:
+        loaders, club = info.context.loaders, info.context.loaded_club
+        if self.row.staff_id is not None:
+            staff = loaders.loaded(loaders.staff, self.row.staff_id)
+            if staff is not MISSING:  # the history page brought it
+                return Staff.from_row(staff) if staff else None
+        elif self.row.member_id is not None:
+            member = loaders.loaded(loaders.members, self.row.member_id)
+            if member is not MISSING and club is not None:
+                return Member.from_row(member, club) if member else None
+        else:
+            return None
+        return later(self._load_author(info))
+
+    async def _load_author(self, info: Info) -> Staff | Member | None:
         loaders = info.context.loaders
         if self.row.staff_id is not None:
             staff = await loaders.staff.load(self.row.staff_id)
             return Staff.from_row(staff) if staff else None
-        if self.row.member_id is not None:
-            member = await loaders.members.load(self.row.member_id)
-            return Member.from_row(member, await info.context.club()) if member else None
-        return None
+        member = await loaders.members.load(self.row.member_id)
+        return Member.from_row(member, await info.context.club()) if member else None
 
     @strawberry.field(description="The body's first characters, white space collapsed (for list previews).")
     def preview(self, length: Annotated[int | None, strawberry.argument(
@@ -638,9 +653,16 @@ class Message(Node):
         return Message.of(row, info) if row else None
 
     @strawberry.field(description="Null for inbound messages.")
-    async def delivery_summary(self, info: Info) -> DeliverySummary | None:
+    def delivery_summary(self, info: Info) -> DeliverySummary | None:
         if self.row.direction == "INBOUND":
             return None
+        loaders = info.context.loaders
+        counts = loaders.loaded(loaders.delivery_summaries, self.row.id)
+        if counts is not MISSING:  # the history page brought them
+            return DeliverySummary.of(counts)
+        return later(self._load_delivery_summary(info))
+
+    async def _load_delivery_summary(self, info: Info) -> DeliverySummary:
         return DeliverySummary.of(await info.context.loaders.delivery_summaries.load(self.row.id))
 
     @strawberry.field(description="One per recipient of an outbound message (none for inbound ones).")
