@@ -3,30 +3,49 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
+import socket
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from inbox.database import engine_from_settings
+from inbox.database import database_problem, engine_from_settings
 from inbox.errors import DomainError
 from inbox.settings import Settings, get_settings
 from models.engine import session_factory
 
 T = TypeVar("T")
 
+# Plain help (rich_markup_mode=None): typer's rich help writes a type such as <bool> after every flag.
 cli = typer.Typer(help="Inbox GraphQL: the staff inbox of fitness and sports clubs.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
-api_key_cli = typer.Typer(help="Partner API keys (read-only access for dashboards).", no_args_is_help=True)
+                  add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
+api_key_cli = typer.Typer(help="Partner API keys (read-only access for dashboards).", no_args_is_help=True,
+                          rich_markup_mode=None)
 cli.add_typer(api_key_cli, name="api-key")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"inbox {package_version('inbox-graphql')}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit")
+    ] = False,
+) -> None:
+    """Inbox GraphQL: the staff inbox of fitness and sports clubs."""
 
 
 def fail(message: str) -> NoReturn:
@@ -66,13 +85,10 @@ def run_with_database(settings: Settings, work: Callable[[Any], Awaitable[T]]) -
         return asyncio.run(main())
     except DomainError as exc:
         fail(str(exc))
-    except (OperationalError, ProgrammingError) as exc:
-        text = str(exc.orig) if exc.orig else str(exc)
-        if "no such table" in text or "does not exist" in text:
-            fail("the database has no schema yet: run `inbox migrate` first")
-        fail(f"database error: {text.splitlines()[0]}")
-    except (OSError, ConnectionError) as exc:
-        fail(f"cannot reach the database at {settings.database_url}: {exc}")
+    except Exception as exc:
+        if (problem := database_problem(exc, settings.database_url)) is None:
+            raise
+        fail(problem)
 
 
 @cli.command()
@@ -82,10 +98,12 @@ def migrate() -> None:
 
     settings = load_settings()
     try:
-        upgrade(settings.database_url)
-    except (OperationalError, OSError, ConnectionError) as exc:
-        fail(f"cannot migrate {settings.database_url}: {str(exc).splitlines()[0]}")
-    typer.echo("database is up to date", err=True)
+        done = upgrade(settings.database_url)
+    except Exception as exc:
+        if (problem := database_problem(exc, settings.database_url)) is None:
+            raise
+        fail(problem)
+    typer.echo(done.describe(), err=True)
 
 
 def _progress() -> Progress:
@@ -202,12 +220,47 @@ def serve(
 
     settings = load_settings()
     log_to_stderr()
+    _check_schema(settings)
+    listening = _listen(host, port)
     typer.echo(f"Inbox GraphQL on http://{host}:{port}/graphql ({settings.env})", err=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings, run_dispatcher=not no_dispatcher),
         host=host, port=port, timeout_graceful_shutdown=10, log_level="info", proxy_headers=True,
         **WEBSOCKET_SETTINGS,
     )
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def _check_schema(settings: Settings) -> None:
+    """A database without schema, or one that does not exist, is a mistake: say so and stop. One that is
+    down is an outage: serve anyway (/readyz answers 503 until it is back)."""
+    from models.migrate import current_revision
+
+    try:
+        revision = current_revision(settings.database_url)
+    except Exception as exc:
+        problem = database_problem(exc, settings.database_url)
+        if problem is None:
+            raise
+        if problem.startswith("cannot reach"):
+            logging.getLogger("inbox.app").warning("%s; serving anyway, /readyz answers 503 until it is back", problem)
+            return
+        fail(problem)
+    if revision is None:
+        fail("the database has no schema yet: run `inbox migrate` first")
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound before anything says "serving" (a busy port is one line and exit 1)."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listening = socket.create_server((host, port), family=family, backlog=2048)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            fail(f"port {port} on {host} is already in use: stop the other server or pass --port")
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    listening.set_inheritable(True)
+    return listening
 
 
 @cli.command()
@@ -217,20 +270,14 @@ def dispatch(
     """Run the delivery dispatcher alone (for deployments that separate it from `serve`)."""
     import signal
 
-    from inbox.delivery_changes import DeliveryChangeNotifier
-    from inbox.dispatcher import dispatcher_from_settings
-    from subscriptions.bus import EventBus
+    from app.runtime import running
 
     settings = load_settings()
 
     async def work(factory: Any) -> int:
-        dispatcher = dispatcher_from_settings(settings, factory)
-        bus = EventBus(settings.redis_url)
-        await bus.start()
-        changes = DeliveryChangeNotifier(factory, bus)
-        changes.start()
-        dispatcher.on_change = changes.touch
-        try:
+        async with running(settings, factory, with_dispatcher=True) as runtime:
+            dispatcher = runtime.dispatcher
+            assert dispatcher is not None
             if once:
                 return await dispatcher.drain()
             loop = asyncio.get_running_loop()
@@ -238,10 +285,6 @@ def dispatch(
                 loop.add_signal_handler(signum, dispatcher.stop)
             await dispatcher.run()
             return 0
-        finally:
-            await dispatcher.aclose()
-            await changes.aclose()
-            await bus.stop()
 
     log_to_stderr()
     if not once:

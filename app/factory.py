@@ -7,30 +7,33 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
 
+from app.cors import BrowserOrigins
+from app.graphiql import asset_routes
 from app.graphql_view import InboxGraphQL
 from app.limits import BodySizeLimit
 from app.metrics import Metrics
+from app.runtime import running
 from app.webhooks import routes as webhook_routes
 from inbox.changes import prune_change_log_forever
 from inbox.database import engine_from_settings
-from inbox.delivery_changes import DeliveryChangeNotifier
-from inbox.dispatcher import dispatcher_from_settings, stop_dispatcher
 from inbox.ratelimit import rate_limiter_from_url
 from inbox.settings import Settings, get_settings
 from models.engine import session_factory
 from resolvers.context import Services
 from schema import build_schema
-from subscriptions.bus import EventBus
 
 log = logging.getLogger("inbox.app")
+WEB_INBOX = Path(__file__).parent / "static" / "web"  # built from web/ (see docs/web.md)
 
 
 class LazyGraphQL:
@@ -57,35 +60,27 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
         engine = engine_from_settings(settings)
         rate_limiter = rate_limiter_from_url(settings.redis_url, capacity=settings.rate_limit_per_minute,
                                              window_seconds=60.0)
-        bus = EventBus(settings.redis_url)
-        await bus.start()
         sessions = session_factory(engine)
-        delivery_changes = DeliveryChangeNotifier(sessions, bus)
-        delivery_changes.start()
-        pruning = asyncio.create_task(prune_change_log_forever(sessions), name="inbox-change-log-pruning")
-        services = Services(settings=settings, sessions=sessions, rate_limiter=rate_limiter, bus=bus,
-                            metrics=metrics, delivery_changes=delivery_changes)
-        services_holder["services"] = services
-        app.state.services = services
-        graphql.view = InboxGraphQL(build_schema(production=settings.is_production), services)
-        gc.freeze()  # start-up objects leave the collector's work: full collections drop from ~115 ms (bench/)
-        dispatcher = dispatcher_from_settings(settings, services.sessions) if run_dispatcher else None
-        if dispatcher is not None:
-            dispatcher.on_change = delivery_changes.touch
-        dispatching = asyncio.create_task(dispatcher.run(), name="inbox-dispatcher") if dispatcher else None
-        try:
-            yield
-        finally:
-            if dispatcher is not None and dispatching is not None:
-                await stop_dispatcher(dispatcher, dispatching)
-            graphql.view = None
-            pruning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pruning
-            await delivery_changes.aclose()
-            await bus.stop()
-            await rate_limiter.aclose()
-            await engine.dispose()
+        async with running(settings, sessions, with_dispatcher=run_dispatcher) as runtime:
+            pruning = asyncio.create_task(prune_change_log_forever(sessions), name="inbox-change-log-pruning")
+            services = Services(settings=settings, sessions=sessions, rate_limiter=rate_limiter, bus=runtime.bus,
+                                metrics=metrics, delivery_changes=runtime.delivery_changes)
+            services_holder["services"] = services
+            app.state.services = services
+            graphql.view = InboxGraphQL(build_schema(production=settings.is_production,
+                                                    fast_execution=settings.fast_execution), services)
+            gc.freeze()  # start-up objects leave the collector's work: full collections drop from ~115 ms (bench/)
+            if run_dispatcher:
+                runtime.dispatch_in_background()
+            try:
+                yield
+            finally:
+                graphql.view = None
+                pruning.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pruning
+        await rate_limiter.aclose()
+        await engine.dispose()
 
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok"})
@@ -102,12 +97,14 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
+            *([] if settings.is_production else asset_routes()),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics.render),
             *webhook_routes,
+            Mount("/", StaticFiles(directory=WEB_INBOX, html=True), name="web"),
         ],
-        middleware=[Middleware(BodySizeLimit)],
+        middleware=[Middleware(BrowserOrigins, allowed_origins=settings.allowed_origins), Middleware(BodySizeLimit)],
         lifespan=lifespan,
     )
 

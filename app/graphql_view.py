@@ -11,7 +11,7 @@ from typing import Any
 
 from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -19,9 +19,12 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 
+from app.graphiql import graphiql_page
 from inbox.auth import Principal, authenticate, bearer_value
 from inbox.errors import DomainError, ServiceUnavailable, Unauthenticated
+from inbox.principals import PrincipalCache
 from resolvers.context import Context, Services
 from schema.errors import is_unavailable
 
@@ -53,6 +56,47 @@ def _close_at_expiry(websocket: WebSocket, expires_at: datetime) -> None:
 _EXPIRY_TASKS: set[asyncio.Task[None]] = set()
 
 
+class _RetryLater(ConnectionRejectionError):
+    """Authentication could not be done now (the database is busy or down): the client should retry."""
+
+
+def _frame_problem(message: object) -> str | None:
+    """Why a JSON frame is not a graphql-transport-ws message (None when its shape is right)."""
+    if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+        return "A message must be a JSON object with a string `type`"
+    kind = message["type"]
+    if kind in ("connection_init", "ping", "pong"):
+        return None if isinstance(message.get("payload"), dict | None) else "`payload` must be an object"
+    if not isinstance(message.get("id"), str):
+        return None if kind not in ("subscribe", "complete") else "`id` must be a string"
+    if kind != "subscribe":
+        return None
+    payload = message.get("payload")
+    if not isinstance(payload, dict) or not isinstance(payload.get("query"), str):
+        return "`payload` must be an object with a string `query`"
+    if not isinstance(payload.get("variables"), dict | None) or not isinstance(payload.get("extensions"), dict | None):
+        return "`variables` and `extensions` must be objects"
+    return None if isinstance(payload.get("operationName"), str | None) else "`operationName` must be a string"
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler):
+    """graphql-transport-ws with every malformed frame closed by 4400 (the protocol's "invalid message"),
+    and 1013 (try again later) when authentication cannot be done now."""
+
+    async def handle_message(self, message: Any) -> None:
+        problem = _frame_problem(message)
+        if problem is not None:
+            await self.handle_invalid_message(problem)
+            return
+        await super().handle_message(message)
+
+    async def handle_connection_init(self, message: Any) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except _RetryLater:
+            await self.websocket.close(code=1013, reason="Try again later")
+
+
 class InboxGraphQL(GraphQL):
     """Authenticates every HTTP request (bearer staff token or API key) and every WebSocket
     (`connection_init`), and builds the one context through which the principal reaches resolvers."""
@@ -70,6 +114,9 @@ class InboxGraphQL(GraphQL):
         )
         self.services = services
         self.signing_key = settings.signing_key()
+        self.principals = PrincipalCache()
+
+    graphql_transport_ws_handler_class = TransportWSHandler
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -81,16 +128,19 @@ class InboxGraphQL(GraphQL):
         response.headers["X-Request-Id"] = request_id
         await response(scope, receive, send)
 
+    async def render_graphql_ide(self, request: Request) -> Response:
+        return HTMLResponse(graphiql_page())
+
     async def _handle_http(self, request: Request, request_id: str) -> Response:
         if self._wants_ide(request):
             return await self.run(request, context=Context(services=self.services, request=request))
         try:
             principal = await self._authenticate(request.headers.get("authorization"))
+            context = Context(services=self.services, principal=principal, request=request, request_id=request_id)
+            await self._load_club(context)  # nearly every resolver needs it: loaded once, before they run
         except DomainError as exc:
             status = STATUS_BY_CODE.get(exc.code, 400)
             return JSONResponse(error_body(exc.code, str(exc)), status_code=status)
-        context = Context(services=self.services, principal=principal, request=request, request_id=request_id)
-        await context.club()  # nearly every resolver needs it: loaded once, before they run concurrently
         context.fresh_loaders()
         try:
             response = await self.run(request, context=context)
@@ -114,6 +164,9 @@ class InboxGraphQL(GraphQL):
         credential = bearer_value(authorization)
         if credential is None:
             raise Unauthenticated("Authentication required: send 'Authorization: Bearer <token>'")
+        return await self.principals.authenticate(credential, self._look_up)
+
+    async def _look_up(self, credential: str) -> Principal:
         try:
             async with self.services.sessions() as session:
                 return await authenticate(session, self.signing_key, credential)
@@ -124,6 +177,33 @@ class InboxGraphQL(GraphQL):
                 raise ServiceUnavailable("Service unavailable, try again shortly") from exc
             raise
 
+    @staticmethod
+    async def _load_club(context: Context) -> None:
+        try:
+            await context.club()
+        except Exception as exc:
+            if is_unavailable(exc):
+                raise ServiceUnavailable("Service unavailable, try again shortly") from exc
+            raise
+
+    def decode_json(self, data: str | bytes) -> object:
+        """JSON as the protocols read it; nesting beyond the parser's depth is invalid JSON like any other."""
+        try:
+            return json.loads(data)
+        except RecursionError as exc:
+            raise json.JSONDecodeError("JSON nested too deeply", "", 0) from exc
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """A request body must be a JSON object (an array is a batch, refused as such): anything else,
+        invalid UTF-8 or nesting beyond the parser's depth is 400 BAD_REQUEST, never a 500."""
+        try:
+            value = self.decode_json(data)
+        except ValueError as exc:
+            raise HTTPException(400, "Unable to parse request body as JSON") from exc
+        if not isinstance(value, dict | list):
+            raise HTTPException(400, "Expected a JSON object")
+        return value
+
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         # Only WebSockets get here (HTTP passes its context to run()); the principal is set by
         # on_ws_connect from the connection_init payload.
@@ -133,13 +213,15 @@ class InboxGraphQL(GraphQL):
         params = context.connection_params or {}
         authorization = next((v for k, v in params.items() if k.lower() == "authorization"), None)
         try:
+            # Only the (cached) principal: a storm of connections must not queue on the database pool.
             principal = await self._authenticate(authorization if isinstance(authorization, str) else None)
+        except ServiceUnavailable as exc:
+            raise _RetryLater() from exc
         except DomainError as exc:
             raise ConnectionRejectionError() from exc
         if not principal.is_staff:
             raise ConnectionRejectionError()
         context.principal = principal
-        await context.club()
         if principal.expires_at is not None:
             _close_at_expiry(context.request, principal.expires_at)
         expires_at = principal.expires_at.isoformat() if principal.expires_at else None

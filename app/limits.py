@@ -6,8 +6,12 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 512 * 1024
-# Webhooks carry what providers send: an inbound email may be several MiB (it is signed, not anonymous).
+# An inbound email may be several MiB (signed, but the signature is inside the form: it is read first).
 MAX_WEBHOOK_BODY_BYTES = 25 * 1024 * 1024
+# SMS webhooks and Mailgun's delivery events are small: their signature is checked after reading the body,
+# so the body an unsigned caller can make the server read stays small.
+MAX_SMALL_WEBHOOK_BODY_BYTES = 1024 * 1024
+LARGE_WEBHOOK_PATHS = ("/webhooks/email",)
 
 
 class BodyTooLarge(Exception):
@@ -21,11 +25,18 @@ class BodySizeLimit:
         self.max_bytes = max_bytes
         self.webhook_max_bytes = webhook_max_bytes
 
+    def limit(self, path: str) -> int:
+        if path in LARGE_WEBHOOK_PATHS:
+            return self.webhook_max_bytes
+        if path.startswith("/webhooks/"):
+            return min(MAX_SMALL_WEBHOOK_BODY_BYTES, self.webhook_max_bytes)
+        return self.max_bytes
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.webhook_max_bytes if scope.get("path", "").startswith("/webhooks/") else self.max_bytes
+        limit = self.limit(scope.get("path", ""))
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)

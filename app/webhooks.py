@@ -101,7 +101,7 @@ async def email_events(request: Request) -> Response:
     services = _services(request)
     try:
         payload = json.loads(await request.body())
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # invalid UTF-8 or JSON, nesting beyond the parser's depth
         payload = None  # no signature to verify: refused as such
     return await _answer(request, lambda: inbound.receive_email_event(
         services.sessions, signing_key=services.settings.mailgun_signing_key, payload=payload,

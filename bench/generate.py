@@ -1,4 +1,4 @@
-"""The benchmark club as an import document (operations.md, "Import format"), with conversation history.
+"""The benchmark club as an import document (docs/import.md), with conversation history.
 
 Deterministic: the same seed, scale and anchor always give the same document. Every date is relative to
 the anchor (a run passes the start of today, UTC), so history always ends just before the run.

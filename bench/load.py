@@ -15,8 +15,8 @@ from sqlalchemy import select
 from bench.client import BenchClient
 from bench.generate import CLUB_SLUG, NEWSLETTER_SMARTLIST
 from bench.scales import Scale
+from inbox.actions import record_member_reply
 from inbox.importer import import_document
-from inbox.replies import record_member_reply
 from models import Club, Member, Smartlist, Staff, Thread
 from models.engine import club_session, create_engine, session_factory
 from resolvers.ids import encode_id

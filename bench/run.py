@@ -70,7 +70,7 @@ async def run(args: argparse.Namespace) -> Report:
         server = await server_version(url)
         load.append(("import (inbox.importer.import_document)", Timed(total_rows, await import_club(url, document))))
         log.info("imported in %.1f s", load[-1][1].seconds)
-        load.append(("live replies (inbox.replies.record_member_reply)",
+        load.append(("live replies (inbox.actions.record_member_reply)",
                      await add_live_replies(url, document, scale, rng)))
         del document
         async with running_app(url, CLUB_SLUG) as client:

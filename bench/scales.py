@@ -32,6 +32,11 @@ class Scale:
 
 
 SCALES = {
+    "tiny": Scale(
+        name="tiny", members=400, member_threads=120, messages=2_000, smartlists=5, smartlist_threads=3,
+        sessions=30, session_threads=5, staff=4, broadcast_members=200, live_replies=30, favorites=4, mutes=5,
+        archives=6, requests=10, concurrent_requests=20, broadcast_requests=2, phase_seconds=5.0,
+    ),
     "small": Scale(
         name="small", members=2_000, member_threads=500, messages=10_000, smartlists=20, smartlist_threads=8,
         sessions=150, session_threads=20, staff=4, broadcast_members=1_000, live_replies=100, favorites=8, mutes=15,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -29,6 +29,10 @@ class Principal:
     staff_id: int | None = None
     api_key_id: int | None = None
     expires_at: datetime | None = None
+    # The club's row as authentication read it (detached, read-only): a request needs no second query
+    # for it. Its change stamp is not kept fresh; read the stamp from the database where it matters.
+    club: Club | None = field(default=None, compare=False, repr=False)
+    staff: Staff | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_staff(self) -> bool:
@@ -84,9 +88,12 @@ async def _authenticate_staff_token(session: AsyncSession, secret: str, token: s
         raise Unauthenticated("Token expired") from exc
     except jwt.PyJWTError as exc:
         raise Unauthenticated("Invalid token") from exc
+    expires_at = _expiry(claims["exp"])
+    if expires_at is None or not all(isinstance(claims[name], str) for name in ("sub", "club")):
+        raise Unauthenticated("Invalid token")  # validly signed, but claims no issuer of ours would write
     row = (
         await session.execute(
-            select(Staff.id, Club.id, Club.slug, Club.addons)
+            select(Staff, Club)
             .join(Club, Club.id == Staff.club_id)
             .where(Club.slug == str(claims["club"]), Staff.external_id == str(claims["sub"]))
             .execution_options(all_clubs=True)
@@ -94,17 +101,25 @@ async def _authenticate_staff_token(session: AsyncSession, secret: str, token: s
     ).first()
     if row is None:
         raise Unauthenticated("Unknown staff user")
-    staff_id, club_id, slug, addons = row
+    staff, club = row
     return Principal(
-        club_id=club_id, club_slug=slug, addons=tuple(addons or ()), staff_id=staff_id,
-        expires_at=datetime.fromtimestamp(int(claims["exp"]), UTC),
+        club_id=club.id, club_slug=club.slug, addons=tuple(club.addons or ()), staff_id=staff.id,
+        expires_at=expires_at, club=club, staff=staff,
     )
+
+
+def _expiry(exp: object) -> datetime | None:
+    """The token's expiry, or None when `exp` is no representable time (1e300, 10**20)."""
+    try:
+        return datetime.fromtimestamp(int(exp), UTC)  # type: ignore[call-overload]
+    except (OverflowError, ValueError, OSError, TypeError):
+        return None
 
 
 async def _authenticate_api_key(session: AsyncSession, key: str) -> Principal:
     row = (
         await session.execute(
-            select(ApiKey.id, Club.id, Club.slug, Club.addons)
+            select(ApiKey.id, Club)
             .join(Club, Club.id == ApiKey.club_id)
             .where(ApiKey.key_hash == hash_api_key(key), ApiKey.revoked_at.is_(None))
             .execution_options(all_clubs=True)
@@ -112,5 +127,6 @@ async def _authenticate_api_key(session: AsyncSession, key: str) -> Principal:
     ).first()
     if row is None:
         raise Unauthenticated("Invalid API key")
-    key_id, club_id, slug, addons = row
-    return Principal(club_id=club_id, club_slug=slug, addons=tuple(addons or ()), api_key_id=key_id)
+    key_id, club = row
+    return Principal(club_id=club.id, club_slug=club.slug, addons=tuple(club.addons or ()), api_key_id=key_id,
+                     club=club)

@@ -12,11 +12,12 @@ import logging
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from inbox.database import is_outage
 from models import Club, Thread, ThreadChange
 from models.base import utcnow
 from models.engine import begin_write
@@ -41,6 +42,11 @@ class Change:
     staff_id: int | None = None
     message_id: int | None = None
     message_seq: int | None = None
+
+
+async def club_change_seq(session: AsyncSession, club_id: int) -> int:
+    """The club's latest change stamp."""
+    return int(await session.scalar(select(Club.change_seq).where(Club.id == club_id)) or 0)
 
 
 async def next_change_seq(session: AsyncSession, club_id: int) -> int:
@@ -88,7 +94,8 @@ async def prune_change_log(sessions: async_sessionmaker[AsyncSession], *,
     last update, seconds ago); a resume catches up from the stamps on threads and states instead."""
     async with sessions() as session:
         await begin_write(session)
-        result = await session.execute(delete(ThreadChange).where(ThreadChange.created_at < utcnow() - older_than))
+        result = cast(CursorResult[Any], await session.execute(
+            delete(ThreadChange).where(ThreadChange.created_at < utcnow() - older_than)))
         await session.commit()
     return int(result.rowcount or 0)
 
@@ -100,6 +107,9 @@ async def prune_change_log_forever(sessions: async_sessionmaker[AsyncSession], e
             removed = await prune_change_log(sessions)
             if removed:
                 log.info("pruned %d change-log rows", removed)
-        except Exception:
-            log.exception("pruning the change log failed")
+        except Exception as exc:
+            if is_outage(exc):
+                log.warning("pruning the change log: database unavailable, next round in %.0f s", every)
+            else:
+                log.exception("pruning the change log failed")
         await asyncio.sleep(every)

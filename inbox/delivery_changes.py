@@ -66,9 +66,9 @@ class DeliveryChangeNotifier:
         async with self.sessions() as session:
             await begin_write(session)
             thread_id = await session.scalar(select(Message.thread_id).where(Message.id == message_id))
-            thread = await lock_thread(session, thread_id) if thread_id is not None else None
-            if thread is None:
+            locked = await lock_thread(session, thread_id) if thread_id is not None else None
+            if locked is None:
                 return None
-            change = await record_change(session, thread, "DELIVERY_CHANGED", message_id=message_id)
+            change = await record_change(session, locked.thread, "DELIVERY_CHANGED", message_id=message_id)
             await session.commit()
             return change

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from unidecode import unidecode
 
-from inbox.replies import record_member_reply
+from inbox.actions import record_member_reply
 from models import Club, Member
 from models.engine import club_session
 

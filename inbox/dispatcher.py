@@ -8,6 +8,8 @@ A delivery goes through three committed steps:
    renewed, only if the claim is still ours;
 3. **recorded**: SENT, FAILED, or QUEUED again for a retry after a backoff.
 
+While a dispatcher works on a batch it renews the lease of its claims (a heartbeat every third of
+the lease), so the lease can be short: a dead dispatcher's claims expire within a minute by default.
 A dispatcher that dies between 1 and 2 sent nothing: when its lease expires the rows are claimed
 again. One that dies between 2 and 3 may or may not have handed the message over: when the lease
 expires the row becomes FAILED with `INTERRUPTED`, never sent again, so no member gets a message
@@ -28,6 +30,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from inbox.database import OutageLog, is_outage
 from inbox.sending import member_delivery
 from inbox.settings import Settings
 from inbox.transports import Outgoing, SendFailure, Transport, reply_address, transports_from_settings
@@ -51,7 +54,7 @@ class DispatchOptions:
     batch_size: int = 100
     max_attempts: int = 5
     backoff: float = 30.0
-    lease: float = 300.0
+    lease: float = 60.0
     poll_interval: float = 1.0
 
     @classmethod
@@ -100,12 +103,17 @@ class Dispatcher:
     async def run(self) -> None:
         """Until `stop()`: a batch at a time, polling when idle; a database outage is waited out."""
         delay = self.options.poll_interval
+        outage = OutageLog(log, "dispatcher")
         while not self.stopping.is_set():
             try:
                 handled = await self.run_once()
                 delay = self.options.poll_interval
-            except Exception:
-                log.exception("dispatcher %s: a batch failed; trying again in %.1f s", self.id, delay)
+                outage.recovered()
+            except Exception as exc:
+                if is_outage(exc):
+                    outage.failed(exc)
+                else:
+                    log.exception("dispatcher %s: a batch failed; trying again in %.1f s", self.id, delay)
                 handled, delay = 0, min(delay * 2, 30.0)
             if not handled:
                 with contextlib.suppress(TimeoutError):
@@ -137,9 +145,13 @@ class Dispatcher:
             async with semaphore:
                 await self._deliver(item)
 
+        heartbeat = asyncio.create_task(self._heartbeat(), name=f"inbox-dispatcher-heartbeat-{self.id[:8]}")
         try:
             results = await asyncio.gather(*(one(item) for item in batch), return_exceptions=True)
         finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
             await self._release_unstarted()
         for result in results:
             if isinstance(result, BaseException):
@@ -250,6 +262,25 @@ class Dispatcher:
         if self.on_change is not None:
             for message_id in message_ids:
                 self.on_change(message_id)
+
+    async def _heartbeat(self) -> None:
+        """Renew the lease of this dispatcher's unfinished claims every third of the lease, until cancelled."""
+        while True:
+            await asyncio.sleep(self.options.lease / 3)
+            try:
+                await self._renew()
+            except Exception:  # a database hiccup: the next beat tries again, well within the lease
+                log.warning("dispatcher %s: renewing claims failed", self.id, exc_info=True)
+
+    async def _renew(self) -> None:
+        async with self.sessions() as session:
+            await begin_write(session)
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.claimed_by == self.id, Delivery.status == "QUEUED")
+                .values(claimed_until=utcnow() + timedelta(seconds=self.options.lease))
+            )
+            await session.commit()
 
     async def _release_unstarted(self) -> None:
         """Rows of the batch never started (stopping) go back to the queue at once."""

@@ -3,7 +3,7 @@ apply delivery reports.
 
 The signature is checked before any other field is read. The receiving number or address chooses
 the club; the normalised sender chooses the member; the message goes through
-`inbox.replies.record_member_reply`, so the thread rules apply and a provider message id is stored
+`inbox.actions.record_member_reply`, so the thread rules apply and a provider message id is stored
 once. What cannot be matched is kept in `unmatched_inbound` with the reason, never dropped.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,11 +24,11 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from inbox.actions import record_delivery_report, record_member_reply
 from inbox.changes import Publisher
-from inbox.dispatcher import report_delivery
+from inbox.clubs import has_two_way_sms_country
 from inbox.errors import DomainError, Forbidden
 from inbox.phones import try_e164
-from inbox.replies import record_member_reply
 from inbox.transports import bare_message_id, split_reply_address, token_of_message_id, twilio_reason
 from models import Club, Delivery, Member, UnmatchedInbound
 from models.base import utcnow
@@ -39,11 +40,14 @@ Fields = Sequence[tuple[str, str]]
 Sessions = async_sessionmaker[AsyncSession]
 
 SIGNATURE_MAX_AGE = timedelta(minutes=5)
-TWO_WAY_SMS_COUNTRIES = ("CA", "US", "GB")
 OPT_OUT_KEYWORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
 OPT_IN_KEYWORDS = frozenset({"START", "YES", "UNSTOP"})
 MAX_SUBJECT = 998
 MAX_PROVIDER_ID = 300  # the columns' length
+MAX_MAILGUN_TOKEN = 200  # the column's length; Mailgun's are 50 characters
+MAX_RECIPIENTS = 10  # addresses of a `recipient` field looked at to find the club
+MAX_ADDRESS = 320
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # what PostgreSQL cannot store in text
 
 # Why an inbound message was kept unmatched (fixed phrases, listed by `inbox unmatched`).
 NO_CLUB_NUMBER = "no club receives SMS at this number"
@@ -158,7 +162,7 @@ def sms_refusal(club: Club) -> str | None:
         return NO_INBOX_ADDON
     if "sms" not in addons:
         return NO_SMS_ADDON
-    if club.country.upper() not in TWO_WAY_SMS_COUNTRIES:
+    if not has_two_way_sms_country(club):
         return NO_TWO_WAY_SMS
     return None
 
@@ -167,9 +171,9 @@ async def receive_sms(sessions: Sessions, *, auth_token: str | None, url: str, f
                       signature: str | None, bus: Publisher | None = None) -> Outcome:
     """A Twilio incoming message (`From`, `To`, `Body`, `MessageSid`) posted to `url`."""
     verify_twilio(auth_token, url, fields, signature)
-    form = dict(fields)
+    form = _storable(fields)
     inbound = Inbound("SMS", sender=_required(form, "From"), recipient=_required(form, "To"),
-                      body=form.get("Body", ""), provider_message_id=_required(form, "MessageSid"))
+                      body=form.get("Body", ""), provider_message_id=_provider_id(_required(form, "MessageSid")))
     number = try_e164(inbound.recipient, None) or inbound.recipient
     async with sessions() as session:
         club = await session.scalar(select(Club).where(Club.sms_number == number))
@@ -199,8 +203,9 @@ async def receive_email(sessions: Sessions, *, signing_key: str | None, fields: 
     now = now or utcnow()
     form = dict(fields)
     signed_at = verify_mailgun(signing_key, form.get("timestamp"), form.get("token"), form.get("signature"), now)
+    form = _storable(fields)
     message_id = _provider_id(bare_message_id(form.get("Message-Id")))
-    await accept_mailgun_token(sessions, form["token"], signed_at, message_id, now)
+    await accept_mailgun_token(sessions, _mailgun_token(form["token"]), signed_at, message_id, now)
     stripped = form.get("stripped-text", "")
     inbound = Inbound(
         "EMAIL", sender=parseaddr(form.get("sender") or form.get("from") or "")[1].strip(),
@@ -279,8 +284,8 @@ async def keep_unmatched(sessions: Sessions, inbound: Inbound, club_id: int | No
 
 async def _club_by_address(session: AsyncSession, recipients: str) -> tuple[Club | None, str | None]:
     """The club receiving at one of the addresses, and the delivery token of a plus-tagged one."""
-    for _, address in getaddresses([recipients]):
-        if "@" not in address:
+    for _, address in getaddresses([recipients])[:MAX_RECIPIENTS]:
+        if "@" not in address or len(address) > MAX_ADDRESS:
             continue
         tagged = split_reply_address(address)
         candidates = {address.strip().lower(): None, **({tagged[0]: tagged[1]} if tagged else {})}
@@ -294,6 +299,18 @@ async def _delivery_by_token(session: AsyncSession, token: str | None) -> Delive
     if not token:
         return None
     return await session.scalar(select(Delivery).where(Delivery.token == token))
+
+
+def _storable(fields: Fields) -> dict[str, str]:
+    """The fields as a dict, without the characters PostgreSQL cannot store (read after the signature
+    is verified: it covers the values as sent)."""
+    return {name: _UNSTORABLE.sub("", value) for name, value in fields}
+
+
+def _mailgun_token(token: str) -> str:
+    if len(token) > MAX_MAILGUN_TOKEN:
+        raise BadWebhook("the token field is too long")
+    return token
 
 
 def _required(form: dict[str, str], name: str) -> str:
@@ -310,7 +327,7 @@ async def receive_sms_status(sessions: Sessions, *, auth_token: str | None, url:
     """A Twilio status callback (`MessageSid`, `MessageStatus`, `ErrorCode`); "undelivered" is failed.
     Our callback URL carries the delivery token, which finds the delivery even before its sid is known."""
     verify_twilio(auth_token, url, fields, signature)
-    form = dict(fields)
+    form = _storable(fields)
     status = form.get("MessageStatus", "").lower()
     if status == "delivered":
         new_status, reason = "DELIVERED", None
@@ -319,8 +336,9 @@ async def receive_sms_status(sessions: Sessions, *, auth_token: str | None, url:
     else:
         return Outcome.IGNORED
     token = next(iter(parse_qs(urlsplit(url).query).get("token", [])), None)
-    updated = await report_delivery(sessions, token=token, provider_message_id=form.get("MessageSid"),
-                                    status=new_status, reason=reason, on_change=on_change)
+    updated = await record_delivery_report(sessions, token=token,
+                                           provider_message_id=_provider_id(form.get("MessageSid")),
+                                           status=new_status, reason=reason, on_change=on_change)
     return Outcome.UPDATED if updated else Outcome.IGNORED
 
 
@@ -330,11 +348,12 @@ async def receive_email_event(sessions: Sessions, *, signing_key: str | None, pa
     now = now or utcnow()
     if not isinstance(payload, dict):
         raise InvalidSignature("missing Mailgun signature")
-    signature = payload.get("signature") if isinstance(payload.get("signature"), dict) else {}
+    signature = _mapping(payload.get("signature"))
     signed_at = verify_mailgun(signing_key, signature.get("timestamp"), signature.get("token"),
                                signature.get("signature"), now)
-    event = payload.get("event-data") if isinstance(payload.get("event-data"), dict) else {}
-    await accept_mailgun_token(sessions, signature["token"], signed_at, _provider_id(_text(event.get("id"))), now)
+    event = _mapping(payload.get("event-data"))
+    await accept_mailgun_token(sessions, _mailgun_token(_UNSTORABLE.sub("", signature["token"])), signed_at,
+                               _provider_id(_text(event.get("id"))), now)
     kind = event.get("event")
     if kind == "delivered":
         new_status, reason = "DELIVERED", None
@@ -342,18 +361,24 @@ async def receive_email_event(sessions: Sessions, *, signing_key: str | None, pa
         new_status, reason = "FAILED", _mailgun_reason(event)
     else:
         return Outcome.IGNORED  # opened, clicked, a temporary failure Mailgun retries itself...
-    headers = (event.get("message") or {}).get("headers") or {}
+    headers = _mapping(_mapping(event.get("message")).get("headers"))
     message_id = _provider_id(bare_message_id(_text(headers.get("message-id"))))
-    updated = await report_delivery(sessions, token=token_of_message_id(message_id), provider_message_id=message_id,
-                                    status=new_status, reason=reason, on_change=on_change)
+    updated = await record_delivery_report(sessions, token=token_of_message_id(message_id),
+                                           provider_message_id=message_id, status=new_status, reason=reason,
+                                           on_change=on_change)
     return Outcome.UPDATED if updated else Outcome.IGNORED
 
 
 def _mailgun_reason(event: dict[str, Any]) -> str:
-    status = event.get("delivery-status") or {}
+    status = _mapping(event.get("delivery-status"))
     code = status.get("code") or event.get("reason") or "?"
     text = status.get("message") or status.get("description") or event.get("reason") or "failed"
-    return f"Mailgun {code}: {text}"
+    return _UNSTORABLE.sub("", f"Mailgun {code}: {text}")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """A JSON object of a signed payload, or an empty one when the provider sent something else."""
+    return value if isinstance(value, dict) else {}
 
 
 def _provider_id(value: str | None) -> str | None:
@@ -361,7 +386,9 @@ def _provider_id(value: str | None) -> str | None:
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    if not isinstance(value, str):
+        return None
+    return _UNSTORABLE.sub("", value) or None
 
 
 # --- operators -------------------------------------------------------------------------------------

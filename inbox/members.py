@@ -1,14 +1,22 @@
-"""Members: the member picker's list and lookups by id."""
+"""Members: the member picker's list, lookups by id, names and tags."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, func, select, true, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox.errors import BadUserInput
-from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
+from inbox.pagination import Page, decode_key, keyset_page, list_digest
 from inbox.search import member_search_condition
-from models import Member
+from inbox.text import fold
+from models import Member, MemberTag, Session, Smartlist
+
+
+def member_full_name(first_name: str, last_name: str) -> str:
+    """How a member is named everywhere (a thread's title, the member's fullName)."""
+    return f"{first_name} {last_name}".strip()
 
 
 def member_order_key(member: Member) -> list[object]:
@@ -19,25 +27,31 @@ async def list_members(
     session: AsyncSession, *, search: str | None, first: int, after: str | None,
     condition: ColumnElement[bool] | None = None, list_name: tuple[object, ...] = ("members",),
 ) -> Page[Member]:
-    """Members by last name, first name, id; narrowed by the search rules of inbox.md and, for a
+    """Members by last name, first name, id; narrowed by the search rules of docs/rules.md and, for a
     smartlist, by its `condition` (`list_name` then names that list in cursors)."""
     digest = list_digest(*list_name, search or "")
-    key = decode_cursor(after, digest)
+    key = decode_key(after, digest, str, str, int)
     condition = and_(member_search_condition(search), true() if condition is None else condition)
     query = select(Member).where(condition)
     if key is not None:
-        if len(key) != 3:
-            raise BadUserInput("Malformed cursor")
         query = query.where(tuple_(Member.last_name_key, Member.first_name_key, Member.id) > tuple(key))
     query = query.order_by(Member.last_name_key, Member.first_name_key, Member.id).limit(first + 1)
     rows = list((await session.scalars(query)).all())
+    return keyset_page(rows, first, digest, member_order_key, after=key,
+                       count_query=select(func.count()).select_from(Member).where(condition))
 
-    count_query = select(func.count()).select_from(Member).where(condition)
-    return Page(
-        items=rows[:first],
-        cursors=[encode_cursor(digest, member_order_key(m)) for m in rows[:first]],
-        has_next_page=len(rows) > first,
-        has_previous_page=key is not None,
-        count_query=count_query,
-    )
 
+
+async def tags_in_use(session: AsyncSession, search: str | None, size: int) -> list[str]:
+    """Tags in use, alphabetically; a search narrows them (case- and accent-insensitive)."""
+    tags = (await session.scalars(select(MemberTag.tag).distinct().order_by(MemberTag.tag))).all()
+    words = fold(search).split()
+    return [tag for tag in tags if all(word in fold(tag) for word in words)][:size]
+
+
+async def targets_by_external_id(session: AsyncSession, category: str, external_ids: Sequence[str]) -> list[Any]:
+    """Members, smartlists or sessions by the club platform's ids, in the order asked (None: unknown)."""
+    model: Any = {"MEMBER": Member, "SMARTLIST": Smartlist, "SESSION": Session}[category]
+    rows = {row.external_id: row for row in await session.scalars(
+        select(model).where(model.external_id.in_(set(external_ids))))}
+    return [rows.get(external_id) for external_id in external_ids]

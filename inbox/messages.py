@@ -6,16 +6,18 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbox.changes import record_change
+from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput
-from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
+from inbox.pagination import Page, decode_key, encode_cursor, keyset_page, list_digest
 from inbox.text import collapse_spaces
-from inbox.threads import restore_for_everyone, viewer_state
-from models import Delivery, Message, Thread
+from inbox.threads import LockedThread, changed, restore_for_everyone, save_viewer_state
+from inbox.vocabulary import DeliveryStatus, Direction, UpdateReason
+from models import Delivery, Member, Message, Staff, Thread
 from models.base import utcnow
 
 DELIVERY_CHUNK = 1000
@@ -32,25 +34,26 @@ class DeliveryDraft:
 
 async def post_message(
     session: AsyncSession,
-    thread: Thread,
+    locked: LockedThread,
     *,
     direction: str,
     channel: str,
     body: str,
     subject: str | None = None,
-    staff_id: int | None = None,
     member_id: int | None = None,
     idempotency_key: str | None = None,
     provider_message_id: str | None = None,
     in_reply_to_id: int | None = None,
     deliveries: Sequence[DeliveryDraft] = (),
-) -> Message:
-    """Add a message to a thread that the caller has locked (`inbox.threads.lock_thread`).
+) -> tuple[Message, Change]:
+    """Add a message to a thread locked by `inbox.threads.lock_thread` (with the sender as its viewer
+    for a staff message), in the caller's transaction.
 
-    In the caller's transaction: the thread's next sequence number, its activity, unread (inbound
-    messages), un-archiving for every viewer, the sending staff user's read marker (and activity
-    date when they muted it), and the delivery rows (the outbox).
+    The thread's next sequence number, its activity, unread (inbound messages), un-archiving for every
+    viewer, the sending staff user's read marker (and activity date when they muted it), and the
+    delivery rows (the outbox): one statement each, and the thread's row written once, last.
     """
+    thread, staff_id = locked.thread, locked.staff_id if direction == Direction.OUTBOUND else None
     now = utcnow()
     if thread.last_message_at is not None and now < thread.last_message_at:
         now = thread.last_message_at  # a clock step back must not reorder the thread
@@ -61,25 +64,22 @@ async def post_message(
     )
     session.add(message)
     await session.flush()
-    thread.last_seq = message.seq
-    thread.last_message_at = now
-    thread.last_message_id = message.id
-    thread.sort_at = now
-    if direction == "INBOUND":
-        thread.inbound_count += 1
-    await restore_for_everyone(session, thread.id)
-    if staff_id is not None:
-        state = await viewer_state(session, thread, staff_id)
-        state.read_seq = message.seq
-        state.read_inbound_count = thread.inbound_count
-        state.forced_unread = False
-        if state.is_muted:
-            state.muted_activity_at = now
     await _insert_deliveries(session, message, deliveries, now)
+    if locked.anyone_archived:
+        await restore_for_everyone(session, thread.id)
+    inbound_count = thread.inbound_count + (1 if direction == Direction.INBOUND else 0)
+    if staff_id is not None:
+        muted = locked.state is not None and locked.state.is_muted
+        await save_viewer_state(session, locked, changed(locked.state, {
+            "read_seq": message.seq, "read_inbound_count": inbound_count, "forced_unread": False,
+            "is_archived": False, **({"muted_activity_at": now} if muted else {})}))
     # Last: the stamp locks the club row until commit, so the long part above does not hold it.
-    await record_change(session, thread, "MESSAGE_ADDED", message_id=message.id, message_seq=message.seq)
+    change = await record_change(session, thread, UpdateReason.MESSAGE_ADDED, message_id=message.id,
+                                 message_seq=message.seq)
+    thread.last_seq, thread.last_message_at, thread.last_message_id = message.seq, now, message.id
+    thread.sort_at, thread.inbound_count = now, inbound_count
     await session.flush()
-    return message
+    return message, change
 
 
 async def _insert_deliveries(
@@ -89,15 +89,17 @@ async def _insert_deliveries(
         {
             "club_id": message.club_id, "message_id": message.id, "member_id": d.member_id,
             "channel": message.channel, "address": d.address,
-            "status": "SKIPPED" if d.skip_reason else "QUEUED", "reason": d.skip_reason,
+            "status": DeliveryStatus.SKIPPED if d.skip_reason else DeliveryStatus.QUEUED, "reason": d.skip_reason,
             "token": secrets.token_urlsafe(18), "attempts": 0, "next_attempt_at": None if d.skip_reason else now,
             "updated_at": now,
         }
         for d in drafts
     ]
+    if not rows:
+        return
     # Core executemany on the table: one batched statement (the ORM bulk path splits rows by NULLs).
     for start in range(0, len(rows), DELIVERY_CHUNK):
-        await session.execute(insert(Delivery.__table__), rows[start:start + DELIVERY_CHUNK])
+        await session.execute(insert(Delivery.metadata.tables["delivery"]), rows[start:start + DELIVERY_CHUNK])
 
 
 def message_preview(body: str, length: int = 140) -> str:
@@ -117,10 +119,10 @@ def message_cursor(thread_id: int, seq: int) -> str:
 
 
 def cursor_seq(thread_id: int, cursor: str | None) -> int | None:
-    key = decode_cursor(cursor, messages_digest(thread_id))
+    key = decode_key(cursor, messages_digest(thread_id), int)
     if key is None:
         return None
-    if len(key) != 1 or not isinstance(key[0], int) or key[0] < 0:
+    if key[0] < 0:
         raise BadUserInput("Malformed cursor")
     return int(key[0])
 
@@ -132,30 +134,52 @@ async def list_messages(
     """Oldest first. `backwards` reads the newest `size` (before `before`); `around` centres a page."""
     after_seq, before_seq = cursor_seq(thread.id, after), cursor_seq(thread.id, before)
     around_seq = cursor_seq(thread.id, around)
-    base = select(Message).where(Message.thread_id == thread.id)
+    # Each message comes with its author (staff or member) in the same statement.
+    base = (select(Message, Staff, Member).outerjoin(Staff, Staff.id == Message.staff_id)
+            .outerjoin(Member, Member.id == Message.member_id).where(Message.thread_id == thread.id))
     if after_seq is not None:
         base = base.where(Message.seq > after_seq)
     if before_seq is not None:
         base = base.where(Message.seq < before_seq)
+    related: list[Any] = []
+
+    async def read(query: Any) -> list[Message]:
+        rows = (await session.execute(query)).all()
+        related.extend(author for _, staff, member in rows for author in (staff, member) if author is not None)
+        return [message for message, _, _ in rows]
 
     if around_seq is not None:
-        older = list((await session.scalars(
-            base.where(Message.seq < around_seq).order_by(Message.seq.desc()).limit(size // 2 + 1))).all())
-        newer = list((await session.scalars(
-            base.where(Message.seq >= around_seq).order_by(Message.seq).limit(size - size // 2 + 1))).all())
+        older = await read(base.where(Message.seq < around_seq).order_by(Message.seq.desc()).limit(size // 2 + 1))
+        newer = await read(base.where(Message.seq >= around_seq).order_by(Message.seq).limit(size - size // 2 + 1))
         keep_older = older[: size // 2]
         keep_newer = newer[: size - len(keep_older)]
         items = list(reversed(keep_older)) + keep_newer
         has_previous, has_next = len(older) > len(keep_older), len(newer) > len(keep_newer)
     elif backwards:
-        rows = list((await session.scalars(base.order_by(Message.seq.desc()).limit(size + 1))).all())
+        rows = await read(base.order_by(Message.seq.desc()).limit(size + 1))
         items = list(reversed(rows[:size]))
         has_previous, has_next = len(rows) > size, before_seq is not None and before_seq <= thread.last_seq
     else:
-        rows = list((await session.scalars(base.order_by(Message.seq).limit(size + 1))).all())
+        rows = await read(base.order_by(Message.seq).limit(size + 1))
         items = rows[:size]
         has_previous, has_next = after_seq is not None and after_seq > 0, len(rows) > size
 
     count_query = select(func.count(Message.id)).where(Message.thread_id == thread.id)
     return Page(items=items, cursors=[message_cursor(thread.id, m.seq) for m in items],
-                has_next_page=has_next, has_previous_page=has_previous, count_query=count_query)
+                has_next_page=has_next, has_previous_page=has_previous, count_query=count_query, related=related)
+
+
+async def list_deliveries(session: AsyncSession, message_id: int, *, statuses: Sequence[str] | None, first: int,
+                          after: str | None) -> Page[Delivery]:
+    """A message's deliveries in creation order, optionally of some statuses."""
+    digest = list_digest("deliveries", message_id, sorted(statuses or []))
+    key = decode_key(after, digest, int)
+    condition = Delivery.message_id == message_id
+    if statuses:
+        condition = condition & Delivery.status.in_(statuses)
+    query = select(Delivery).where(condition)
+    if key is not None:
+        query = query.where(Delivery.id > key[0])
+    rows = list((await session.scalars(query.order_by(Delivery.id).limit(first + 1))).all())
+    return keyset_page(rows, first, digest, lambda d: [d.id], after=key,
+                       count_query=select(func.count(Delivery.id)).where(condition))

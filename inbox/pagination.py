@@ -9,7 +9,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from inbox.errors import BadUserInput
@@ -33,6 +36,11 @@ def page_size(first: int | None, last: int | None = None, default: int = 20) -> 
 
 def list_digest(*parts: Any) -> str:
     """A short digest naming one list (kind, viewer, filters): cursors carry it."""
+    return _digest(tuple(tuple(part) if isinstance(part, list) else part for part in parts))
+
+
+@lru_cache(maxsize=4096)  # every cursor of a page names the same list: one sha256 per list, not per item
+def _digest(parts: tuple[Any, ...]) -> str:
     raw = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
@@ -56,6 +64,39 @@ def decode_cursor(cursor: str | None, digest: str) -> list[Any] | None:
     return key
 
 
+def decode_key(cursor: str | None, digest: str, *shape: type) -> list[Any] | None:
+    """The key of a cursor of this list, checked against the key's shape (`int`, `str`, or `datetime`
+    for an ISO string, which is parsed); BadUserInput when it does not fit."""
+    key = decode_cursor(cursor, digest)
+    if key is None:
+        return None
+    if len(key) != len(shape):
+        raise BadUserInput("Malformed cursor")
+    return [_key_part(part, kind) for part, kind in zip(key, shape, strict=True)]
+
+
+def _key_part(part: Any, kind: type) -> Any:
+    if kind is datetime and isinstance(part, str):
+        try:
+            return datetime.fromisoformat(part)
+        except ValueError:
+            pass
+    elif kind is int and isinstance(part, int) and not isinstance(part, bool):
+        return part
+    elif kind is str and isinstance(part, str):
+        return part
+    raise BadUserInput("Malformed cursor")
+
+
+def keyset_page(rows: Sequence[T], size: int, digest: str, key_of: Callable[[T], list[Any]], *, after: Any,
+                count_query: Any = None) -> Page[T]:
+    """A page from the `size + 1` rows read after a key (`after`: the decoded key, None on the first
+    page): the extra row only says that a next page exists."""
+    items = list(rows[:size])
+    return Page(items=items, cursors=[encode_cursor(digest, key_of(item)) for item in items],
+                has_next_page=len(rows) > size, has_previous_page=after is not None, count_query=count_query)
+
+
 @dataclass
 class Page(Generic[T]):
     """One page of a keyset-paginated list, with the cursor of each item."""
@@ -64,5 +105,14 @@ class Page(Generic[T]):
     cursors: list[str]
     has_next_page: bool = False
     has_previous_page: bool = False
-    # Counts every item matching the list's filters, whatever the cursor; run only when asked.
+    # Counts every item matching the list's filters, whatever the cursor; run only when asked. A
+    # function returning that query is welcome where building it costs (see `count_statement`).
     count_query: Any = field(default=None, repr=False)
+    # That count, when the list's own statement already made it.
+    total: int | None = None
+    # Rows the list's statement loaded beside its items (e.g. messages' authors), for the dataloaders.
+    related: list[Any] = field(default_factory=list, repr=False)
+
+    def count_statement(self) -> Any:
+        """The count query, built now if it was given as a function."""
+        return self.count_query() if callable(self.count_query) else self.count_query

@@ -9,12 +9,27 @@ from sqlalchemy import ColumnElement, func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.errors import BadUserInput
-from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
+from inbox.pagination import Page, decode_key, keyset_page, list_digest
 from inbox.search import name_search_condition
+from inbox.sending import reachable_condition
 from models import Booking, Member, Session
 from models.base import UTCDateTime
 
 MAX_CALENDAR_DAYS = 400
+
+
+async def reachable_count(session: AsyncSession, session_id: int, channel: str, *, include_waitlist: bool) -> int:
+    """Booked members (and the waitlist when asked) a send on this channel would reach now."""
+    query = (select(func.count(Member.id)).join(Booking, Booking.member_id == Member.id)
+             .where(Booking.session_id == session_id, reachable_condition(channel)))
+    if not include_waitlist:
+        query = query.where(Booking.waitlisted.is_(False))
+    return int(await session.scalar(query) or 0)
+
+
+def occupancy_rate(booked: int, capacity: int) -> float:
+    """Booked over capacity, from 0 to 1: 0 without capacity, at most 1 when overbooked."""
+    return 0.0 if capacity <= 0 else min(1.0, booked / capacity)
 
 
 async def list_sessions(
@@ -24,24 +39,15 @@ async def list_sessions(
     if end < start:
         raise BadUserInput("`to` is before `from`")
     digest = list_digest("sessions", start.isoformat(), end.isoformat(), search or "")
-    key = decode_cursor(after, digest)
+    key = decode_key(after, digest, datetime, int)
     in_range = (Session.starts_at >= start) & (Session.starts_at < end)
     condition = in_range & name_search_condition(Session.name_key, search)
     query = select(Session).where(condition)
     if key is not None:
-        if len(key) != 2 or not isinstance(key[1], int):
-            raise BadUserInput("Malformed cursor")
-        try:
-            bound = datetime.fromisoformat(str(key[0]))
-        except ValueError as exc:
-            raise BadUserInput("Malformed cursor") from exc
-        query = query.where(tuple_(Session.starts_at, Session.id) > tuple_(_utc(bound), key[1]))
+        query = query.where(tuple_(Session.starts_at, Session.id) > tuple_(_utc(key[0]), key[1]))
     rows = list((await session.scalars(query.order_by(Session.starts_at, Session.id).limit(first + 1))).all())
-
-    count_query = select(func.count(Session.id)).where(condition)
-    items = rows[:first]
-    return Page(items=items, cursors=[encode_cursor(digest, [s.starts_at.isoformat(), s.id]) for s in items],
-                has_next_page=len(rows) > first, has_previous_page=key is not None, count_query=count_query)
+    return keyset_page(rows, first, digest, lambda s: [s.starts_at.isoformat(), s.id], after=key,
+                       count_query=select(func.count(Session.id)).where(condition))
 
 
 def _utc(moment: datetime) -> ColumnElement[datetime]:
@@ -71,17 +77,13 @@ async def session_members(
 ) -> Page[Member]:
     """Booked members in booking order, or the waitlist by position."""
     digest = list_digest("session-members", session_id, waitlisted)
-    key = decode_cursor(after, digest)
+    key = decode_key(after, digest, int, int)
     condition = (Booking.session_id == session_id) & (Booking.waitlisted.is_(waitlisted))
     query = select(Member, Booking.position, Booking.id).join(Booking, Booking.member_id == Member.id).where(condition)
     if key is not None:
-        if len(key) != 2 or not all(isinstance(k, int) for k in key):
-            raise BadUserInput("Malformed cursor")
         query = query.where(tuple_(Booking.position, Booking.id) > tuple_(key[0], key[1]))
     rows = (await session.execute(query.order_by(Booking.position, Booking.id).limit(first + 1))).all()
-
-    count_query = select(func.count(Booking.id)).where(condition)
-    items = rows[:first]
-    return Page(items=[member for member, _, _ in items],
-                cursors=[encode_cursor(digest, [position, booking_id]) for _, position, booking_id in items],
-                has_next_page=len(rows) > first, has_previous_page=key is not None, count_query=count_query)
+    page = keyset_page(rows, first, digest, lambda row: [row[1], row[2]], after=key,
+                       count_query=select(func.count(Booking.id)).where(condition))
+    return Page(items=[member for member, _, _ in page.items], cursors=page.cursors, has_next_page=page.has_next_page,
+                has_previous_page=page.has_previous_page, count_query=page.count_query)

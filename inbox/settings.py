@@ -11,9 +11,38 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./inbox.db"
 SECRET_KEY_FILE_SUFFIX = ".secret-key"
+URL_EXAMPLE = "expected e.g. postgresql://user:password@host:5432/name"
+# The drivers this project runs on, and the URL prefixes read as each of them.
+DRIVER_BY_SCHEME = {
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+}
+
+
+def normalise_database_url(value: str) -> str:
+    """DATABASE_URL with its driver made explicit (`postgres://` is read as PostgreSQL through asyncpg).
+
+    Raises ValueError, in one line, for a URL that does not parse or names a database we do not run on.
+    """
+    scheme, separator, rest = value.strip().partition("://")
+    if not separator or not scheme:
+        raise ValueError(f"DATABASE_URL does not parse ({URL_EXAMPLE})")
+    driver = DRIVER_BY_SCHEME.get(scheme.lower())
+    if driver is None:
+        raise ValueError(f"DATABASE_URL uses an unsupported scheme {scheme!r}: use postgresql:// or sqlite:///")
+    url = f"{driver}://{rest}"
+    try:
+        make_url(url).port  # noqa: B018 (a port that is not a number fails here)
+    except (ArgumentError, ValueError):
+        raise ValueError(f"DATABASE_URL does not parse ({URL_EXAMPLE})") from None
+    return url
 
 
 class Settings(BaseSettings):
@@ -27,6 +56,9 @@ class Settings(BaseSettings):
     # Comma-separated origins allowed to open WebSockets, e.g. "https://app.example,https://admin.example".
     allowed_origins: Annotated[list[str], NoDecode] = Field(default_factory=list, alias="INBOX_ALLOWED_ORIGINS")
     legacy_graphql_ws: bool = Field(False, alias="INBOX_LEGACY_GRAPHQL_WS")
+    # Plain leaf attributes answered without graphql-core's per-field machinery (schema/execution.py);
+    # off runs graphql-core alone, with identical answers (the tests compare both).
+    fast_execution: bool = Field(True, alias="INBOX_FAST_EXECUTION")
     # Query-cost points a caller may spend per minute (a 50-thread list page costs about 1,200).
     rate_limit_per_minute: int = Field(100_000, gt=0, alias="INBOX_RATE_LIMIT_PER_MINUTE")
 
@@ -41,17 +73,23 @@ class Settings(BaseSettings):
     send_timeout: float = Field(30.0, gt=0, alias="INBOX_SEND_TIMEOUT")
 
     # The delivery dispatcher: sends at once, rows claimed per batch, attempts before FAILED, first
-    # retry delay (doubling, at most an hour), how long a claim holds (well above send_timeout), idle poll.
+    # retry delay (doubling, at most an hour), how long a claim holds (renewed while it is worked on), idle poll.
     dispatch_concurrency: int = Field(10, ge=1, alias="INBOX_DISPATCH_CONCURRENCY")
     dispatch_batch_size: int = Field(100, ge=1, alias="INBOX_DISPATCH_BATCH_SIZE")
     dispatch_max_attempts: int = Field(5, ge=1, alias="INBOX_DISPATCH_MAX_ATTEMPTS")
     dispatch_backoff: float = Field(30.0, ge=0, alias="INBOX_DISPATCH_BACKOFF")
-    dispatch_lease: float = Field(300.0, gt=0, alias="INBOX_DISPATCH_LEASE")
+    dispatch_lease: float = Field(60.0, gt=0, alias="INBOX_DISPATCH_LEASE")
     dispatch_poll_interval: float = Field(1.0, gt=0, alias="INBOX_DISPATCH_POLL_INTERVAL")
 
     db_connect_timeout: float = Field(5.0, alias="INBOX_DB_CONNECT_TIMEOUT")
     db_statement_timeout: float = Field(10.0, alias="INBOX_DB_STATEMENT_TIMEOUT")
     db_pool_timeout: float = Field(5.0, alias="INBOX_DB_POOL_TIMEOUT")
+    db_pool_size: int = Field(10, ge=1, alias="INBOX_DB_POOL_SIZE")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_driver(cls, value: str) -> str:
+        return normalise_database_url(value)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -1,6 +1,6 @@
 """Threads as each staff user sees them: ordering, the muted rule, unread, flags and the list.
 
-Every per-viewer rule of inbox.md lives here, once, as SQL expressions (for lists and counts) and as
+Every per-viewer rule of docs/rules.md lives here, once, as SQL expressions (for lists and counts) and as
 the `ThreadView` properties (for one thread), built from the same columns.
 """
 
@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    CursorResult,
     and_,
+    bindparam,
     case,
     false,
     func,
@@ -27,12 +31,14 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput, UserError
-from inbox.pagination import Page, decode_cursor, encode_cursor, list_digest
+from inbox.pagination import Page, decode_key, encode_cursor, keyset_page, list_digest
 from inbox.search import member_search_condition, name_search_condition
-from models import Member, Message, Session, Smartlist, Staff, Thread, ThreadChange, ThreadState
+from inbox.vocabulary import TARGETS, Category, Direction, UpdateReason
+from models import Club, Member, Message, Session, Smartlist, Staff, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
 from models.upsert import dialect_insert, is_postgresql
 
@@ -82,7 +88,11 @@ def status_condition(status: str) -> ColumnElement[bool]:
 
 def viewer_join(query: Any, viewer_id: int | None) -> Any:
     """LEFT JOIN the viewer's state (none for an API key: every per-viewer value is neutral)."""
-    on = and_(ThreadState.thread_id == Thread.id, ThreadState.staff_id == (viewer_id if viewer_id else -1))
+    return _viewer_join_on(query, viewer_id if viewer_id else -1)
+
+
+def _viewer_join_on(query: Any, staff_id: Any) -> Any:
+    on = and_(ThreadState.thread_id == Thread.id, ThreadState.staff_id == staff_id)
     return query.outerjoin(ThreadState, on)
 
 
@@ -93,6 +103,9 @@ class ThreadView:
     thread: Thread
     state: ThreadState | None
     viewer_id: int | None
+    # Loaded with the thread when the query joined them (lists, by-id loads); None otherwise.
+    target: Member | Smartlist | Session | None = None
+    last_message: Message | None = None
 
     @property
     def is_favorite(self) -> bool:
@@ -110,6 +123,14 @@ class ThreadView:
     def read_seq(self) -> int:
         mine = self.state.read_seq if self.state else 0
         return max(mine, self.thread.history_seq)
+
+    @property
+    def has_read(self) -> bool:
+        """Whether the viewer ever read the thread (imported history counts as read)."""
+        if self.viewer_id is None:
+            return False
+        state = self.state
+        return self.thread.history_seq > 0 or (state is not None and (state.read_seq > 0 or state.forced_unread))
 
     @property
     def unread_count(self) -> int:
@@ -165,68 +186,111 @@ def search_condition(category: str, search: str | None) -> tuple[ColumnElement[b
     """The search of a category, and the target table it needs joined (or None)."""
     if not (search or "").strip():
         return true(), None
-    if category == "MEMBER":
+    if category == Category.MEMBER:
         return member_search_condition(search), (Member, Member.id == Thread.member_id)
-    if category == "SMARTLIST":
+    if category == Category.SMARTLIST:
         return name_search_condition(Smartlist.name_key, search), (Smartlist, Smartlist.id == Thread.smartlist_id)
     return name_search_condition(Session.name_key, search), (Session, Session.id == Thread.session_id)
 
 
+@dataclass
+class ThreadPage(Page[ThreadView]):
+    # The club's change stamp, read by the list's statement (None when the page is empty).
+    change_seq: int | None = None
+
+
+# The list statement's values, bound at execution: its shape is built once per kind of page.
+_VIEWER, _CLUB, _LIMIT = bindparam("viewer_id"), bindparam("club_id"), bindparam("page_limit")
+_KEY_FAVORITE, _KEY_AT, _KEY_ID = bindparam("key_favorite"), bindparam("key_at", type_=UTCDateTime), bindparam("key_id")
+
+
 async def list_threads(
-    session: AsyncSession, *, viewer_id: int | None, category: str, status: str, search: str | None,
-    first: int, after: str | None,
-) -> Page[ThreadView]:
-    """One page of the list: favorites first, then the viewer's activity date, then id (all descending)."""
-    key = decode_cursor(after, thread_list_digest(viewer_id, category))
+    session: AsyncSession, *, club_id: int, viewer_id: int | None, category: str, status: str,
+    search: str | None, first: int, after: str | None, with_total: bool = False,
+) -> ThreadPage:
+    """One page of the list: favorites first, then the viewer's activity date, then id (all descending).
+
+    One statement brings the page's threads with the viewer's state, targets and last messages, the
+    club's change stamp (the same snapshot as the page, for `threadUpdated(after:)`) and, when asked,
+    the list's total count.
+    """
+    digest = thread_list_digest(viewer_id, category)
+    key = decode_key(after, digest, int, int, int)
+    key_shape = None if key is None else ("all" if key[0] == 0 else "pinned")
+    if (search or "").strip():
+        statement = _list_statement(category, status, search, key_shape, with_total)
+    else:  # the common page: its statement is built once (building it cost more than running it)
+        statement = _plain_list_statement(category, status, key_shape, with_total)
+    values: dict[str, Any] = {"viewer_id": viewer_id or -1, "club_id": club_id, "page_limit": first + 1}
+    if key is not None:
+        values.update(key_favorite=key[0], key_at=_from_micros(key[1]), key_id=key[2])
+    rows = (await session.execute(statement, values)).all()
+    extra = 2 if with_total else 1
+    views = _views((row[:-extra] for row in rows), viewer_id)
+
+    def count_query() -> Any:
+        condition, join = search_condition(category, search)
+        query = viewer_join(select(func.count(Thread.id)), viewer_id)
+        if join is not None:
+            query = query.join(*join)
+        return query.where(Thread.category == category, status_condition(status), condition)
+
+    page = keyset_page(views, first, digest, lambda view: view.order_key, after=key, count_query=count_query)
+    return ThreadPage(items=page.items, cursors=page.cursors, has_next_page=page.has_next_page,
+                      has_previous_page=page.has_previous_page, count_query=count_query,
+                      total=int(rows[0][-1]) if rows and with_total else None,
+                      change_seq=int(rows[0][-extra]) if rows else None)
+
+
+@lru_cache(maxsize=64)
+def _plain_list_statement(category: str, status: str, key_shape: str | None, with_total: bool) -> Any:
+    return _list_statement(category, status, None, key_shape, with_total)
+
+
+def _list_statement(category: str, status: str, search: str | None, key_shape: str | None,
+                    with_total: bool) -> Any:
+    """The list's statement for one kind of page; `key_shape` says which part a cursor bounds."""
     condition, join = search_condition(category, search)
     conditions = [Thread.category == category, status_condition(status), condition]
 
     def base(query: Any) -> Any:
-        query = viewer_join(query, viewer_id)
+        query = _viewer_join_on(query, _VIEWER)
         if join is not None:
             query = query.join(*join)
         return query.where(*conditions)
 
-    if key is not None and (len(key) != 3 or not all(isinstance(part, int) for part in key)):
-        raise BadUserInput("Malformed cursor")
-    ranked = _ranked_ids(base, viewer_id, status, key, first + 1)
-    query = (
-        viewer_join(select(Thread, ThreadState).join(ranked, ranked.c.id == Thread.id), viewer_id)
-        .order_by(ranked.c.favorite.desc(), ranked.c.sort_at.desc(), ranked.c.id.desc())
-    )
-    rows = (await session.execute(query)).all()
-    views = [ThreadView(thread, state, viewer_id) for thread, state in rows]
-
-    count_query = base(select(func.count(Thread.id)))
-    page_views = views[:first]
-    return Page(items=page_views, cursors=[thread_cursor(v) for v in page_views],
-                has_next_page=len(views) > first, has_previous_page=key is not None, count_query=count_query)
+    ranked = _ranked_ids(base, status, key_shape)
+    query = with_target_and_last_message(
+        _viewer_join_on(select(Thread, ThreadState).join(ranked, ranked.c.id == Thread.id), _VIEWER), category)
+    extra = [select(Club.change_seq).where(Club.id == _CLUB).scalar_subquery()]
+    if with_total:
+        extra.append(base(select(func.count(Thread.id))).scalar_subquery())
+    return query.add_columns(*extra).order_by(ranked.c.favorite.desc(), ranked.c.sort_at.desc(), ranked.c.id.desc())
 
 
-def _ranked_ids(base: Any, viewer_id: int | None, status: str, key: list[int] | None, limit: int) -> Any:
+def _ranked_ids(base: Any, status: str, key_shape: str | None) -> Any:
     """The page's thread ids with their sort keys, as a subquery that follows the indexes.
 
     Threads the viewer pinned or muted (few) have per-viewer keys and are ranked apart; every other
     thread sorts by its own `sort_at`, so that part walks `ix_thread_list_order` and stops at the
-    page's end instead of sorting the whole category.
+    page's end instead of sorting the whole category. A cursor bounds the pinned part, and the plain
+    part too when it is past the favorites (`key_shape` "all").
     """
     special = and_(ThreadState.staff_id.isnot(None), or_(_is(ThreadState.is_favorite), _is(ThreadState.is_muted)))
     favorite, sort_at = favorite_sql(), sort_at_sql()
     pinned = base(select(Thread.id.label("id"), favorite.label("favorite"), sort_at.label("sort_at"))).where(special)
     plain = base(select(Thread.id.label("id"), literal(0).label("favorite"), Thread.sort_at.label("sort_at")))
     plain = plain.where(~special)
-    if key is not None:
-        favorite_key, moment, thread_id = key[0], literal(_from_micros(key[1]), UTCDateTime), key[2]
-        pinned = pinned.where(tuple_(favorite, sort_at, Thread.id) < tuple_(literal(favorite_key), moment,
-                                                                             literal(thread_id)))
-        if favorite_key == 0:
-            plain = plain.where(tuple_(Thread.sort_at, Thread.id) < tuple_(moment, literal(thread_id)))
-    pinned = pinned.order_by(favorite.desc(), sort_at.desc(), Thread.id.desc()).limit(limit).subquery()
+    if key_shape is not None:
+        pinned = pinned.where(tuple_(favorite, sort_at, Thread.id) < tuple_(_KEY_FAVORITE, _KEY_AT, _KEY_ID))
+        if key_shape == "all":
+            plain = plain.where(tuple_(Thread.sort_at, Thread.id) < tuple_(_KEY_AT, _KEY_ID))
+    pinned = pinned.order_by(favorite.desc(), sort_at.desc(), Thread.id.desc()).limit(_LIMIT).subquery()
     if status in ("FAVORITES", "MUTED"):  # only pinned or muted threads can match
         return select(pinned).subquery()
-    plain = plain.order_by(Thread.sort_at.desc(), Thread.id.desc()).limit(limit).subquery()
+    plain = plain.order_by(Thread.sort_at.desc(), Thread.id.desc()).limit(_LIMIT).subquery()
     both = union_all(select(pinned), select(plain)).subquery()
-    return select(both).order_by(both.c.favorite.desc(), both.c.sort_at.desc(), both.c.id.desc()).limit(limit) \
+    return select(both).order_by(both.c.favorite.desc(), both.c.sort_at.desc(), both.c.id.desc()).limit(_LIMIT) \
         .subquery()
 
 
@@ -236,9 +300,38 @@ async def load_thread_views(
     """Threads by id, each with the viewer's state, in one statement (club-filtered by the session)."""
     if not thread_ids:
         return {}
-    rows = (await session.execute(viewer_join(select(Thread, ThreadState), viewer_id)
-                                  .where(Thread.id.in_(set(thread_ids))))).all()
-    return {thread.id: ThreadView(thread, state, viewer_id) for thread, state in rows}
+    query = with_target_and_last_message(viewer_join(select(Thread, ThreadState), viewer_id))
+    views = _views(await session.execute(query.where(Thread.id.in_(set(thread_ids)))), viewer_id)
+    return {view.thread.id: view for view in views}
+
+
+async def load_thread_views_by_target(
+    session: AsyncSession, viewer_id: int | None, category: str, target_ids: Iterable[int]
+) -> dict[int, ThreadView]:
+    """The threads of some members, smartlists or sessions (by target id), in one statement."""
+    column_name = TARGETS[Category(category)].thread_column
+    query = with_target_and_last_message(viewer_join(select(Thread, ThreadState), viewer_id), category)
+    views = _views(await session.execute(query.where(getattr(Thread, column_name).in_(set(target_ids)))), viewer_id)
+    return {getattr(view.thread, column_name): view for view in views}
+
+
+def with_target_and_last_message(query: Any, category: str | None = None) -> Any:
+    """Add the thread's target (of `category`, or of any category) and its last message to a
+    `select(Thread, ThreadState)`: the list's titles, targets and previews come in the same statement."""
+    for name, target in TARGETS.items():
+        if category is None or name == category:
+            on = target.model.id == getattr(Thread, target.thread_column)
+            query = query.add_columns(target.model).outerjoin(target.model, on)
+    return query.add_columns(Message).outerjoin(Message, Message.id == Thread.last_message_id)
+
+
+def _views(result: Any, viewer_id: int | None) -> list[ThreadView]:
+    """Thread views of rows (thread, state, target(s)..., last message): the one target that is set."""
+    views = []
+    for thread, state, *targets, last_message in result:
+        target = next((t for t in targets if t is not None), None)
+        views.append(ThreadView(thread, state, viewer_id, target, last_message))
+    return views
 
 
 async def load_thread_view(session: AsyncSession, viewer_id: int | None, thread_id: int) -> ThreadView | None:
@@ -264,35 +357,33 @@ async def unread_counts(session: AsyncSession, viewer_id: int) -> UnreadCounts:
         .group_by(Thread.category)
     )
     counts = dict((await session.execute(query)).all())
-    return UnreadCounts(members=counts.get("MEMBER", 0), smartlists=counts.get("SMARTLIST", 0),
-                        sessions=counts.get("SESSION", 0))
+    return UnreadCounts(members=counts.get(Category.MEMBER, 0), smartlists=counts.get(Category.SMARTLIST, 0),
+                        sessions=counts.get(Category.SESSION, 0))
 
 
 # --- starting a thread ----------------------------------------------------------------------------
-
-TARGET_COLUMNS = {"MEMBER": "member_id", "SMARTLIST": "smartlist_id", "SESSION": "session_id"}
-
 
 async def get_or_create_thread(
     session: AsyncSession, club_id: int, category: str, target_id: int
 ) -> tuple[Thread, bool]:
     """The thread of a target, created when there is none (at most one per target, even under races)."""
-    column = getattr(Thread, TARGET_COLUMNS[category])
+    target_column = TARGETS[Category(category)].thread_column
+    column = getattr(Thread, target_column)
     existing = await session.scalar(select(Thread).where(column == target_id))
     if existing is not None:
         return existing, False
     now = utcnow()
-    values = {"club_id": club_id, "category": category, TARGET_COLUMNS[category]: target_id,
+    values = {"club_id": club_id, "category": category, target_column: target_id,
               "created_at": now, "sort_at": now}
     index_where = column.isnot(None)
     statement = dialect_insert(session, Thread).values(**values).on_conflict_do_nothing(
         index_elements=[Thread.club_id, column], index_where=index_where)
-    result = await session.execute(statement)
+    result = cast(CursorResult[Any], await session.execute(statement))
     thread = await session.scalar(select(Thread).where(column == target_id))
     assert thread is not None
     created = bool(result.rowcount)
     if created:
-        await record_change(session, thread, "CREATED")
+        await record_change(session, thread, UpdateReason.CREATED)
     return thread, created
 
 
@@ -305,33 +396,97 @@ def thread_change(thread: Thread, reason: str, *, message: Message | None = None
     )
 
 
-async def _viewer_change(session: AsyncSession, thread: Thread, state: ThreadState, reason: str) -> Change:
-    change = await record_change(session, thread, reason, staff_id=state.staff_id)
-    state.change_seq = change.change_seq
-    return change
+# --- per-viewer state: the rules as values, written in one statement ------------------------------
+
+class Flag(StrEnum):
+    """A viewer's flags on a thread, by their column."""
+
+    FAVORITE = "is_favorite"
+    MUTED = "is_muted"
+    ARCHIVED = "is_archived"
 
 
-# --- per-viewer state changes ---------------------------------------------------------------------
+FLAG_REASONS = {Flag.FAVORITE: UpdateReason.FAVORITE_CHANGED, Flag.MUTED: UpdateReason.MUTE_CHANGED,
+                Flag.ARCHIVED: UpdateReason.ARCHIVE_CHANGED}
+_STATE_DEFAULTS: dict[str, Any] = {"read_seq": 0, "read_inbound_count": 0, "forced_unread": False, "is_favorite": False,
+                                   "is_muted": False, "muted_activity_at": None, "is_archived": False, "change_seq": 0}
 
-async def lock_thread(session: AsyncSession, thread_id: int) -> Thread | None:
-    """The thread row, locked for this transaction (PostgreSQL; SQLite writers are serialised)."""
-    query = select(Thread).where(Thread.id == thread_id)
+
+@dataclass(frozen=True)
+class Contact:
+    """Where a member thread's member can be reached, and whether they accept it."""
+
+    id: int
+    email: str | None
+    phone: str | None
+    accepts_email: bool
+    accepts_sms: bool
+
+
+@dataclass
+class LockedThread:
+    """A thread locked for the transaction, with what the write needs to know of it, read at once."""
+
+    thread: Thread
+    state: ThreadState | None
+    staff_id: int | None
+    anyone_archived: bool = False
+    contact: Contact | None = None
+
+    @property
+    def view(self) -> ThreadView:
+        return ThreadView(self.thread, self.state, self.staff_id)
+
+
+async def lock_thread(session: AsyncSession, thread_id: int, staff_id: int | None = None, *,
+                      with_contact: bool = False) -> LockedThread | None:
+    """The thread row locked for this transaction (PostgreSQL; SQLite writers are serialised), in one
+    statement with the viewer's state, whether anyone archived it, and (`with_contact`) its member's
+    addresses. Every writer of a thread's states locks the thread first, so what is read stays true."""
+    anyone = aliased(ThreadState)
+    archived = select(anyone.thread_id).where(anyone.thread_id == Thread.id, anyone.is_archived.is_(True)).exists()
+    columns: list[Any] = [Thread, ThreadState, archived.label("anyone_archived")]
+    if with_contact:
+        columns += [Member.id, Member.email, Member.phone, Member.accepts_email, Member.accepts_sms]
+    query = viewer_join(select(*columns), staff_id)
+    if with_contact:
+        query = query.outerjoin(Member, Member.id == Thread.member_id)
+    query = query.where(Thread.id == thread_id)
     if is_postgresql(session):
-        query = query.with_for_update()
-    return (await session.scalars(query.execution_options(populate_existing=True))).one_or_none()
+        query = query.with_for_update(of=Thread)
+    row = (await session.execute(query.execution_options(populate_existing=True))).one_or_none()
+    if row is None:
+        return None
+    contact = Contact(*row[3:]) if with_contact and row[3] is not None else None
+    return LockedThread(row[0], row[1], staff_id, bool(row[2]), contact)
 
 
-async def viewer_state(session: AsyncSession, thread: Thread, staff_id: int) -> ThreadState:
-    """The viewer's state row, created on first use, locked for this transaction."""
-    await session.execute(
-        dialect_insert(session, ThreadState)
-        .values(club_id=thread.club_id, thread_id=thread.id, staff_id=staff_id)
-        .on_conflict_do_nothing(index_elements=[ThreadState.thread_id, ThreadState.staff_id])
-    )
-    query = select(ThreadState).where(ThreadState.thread_id == thread.id, ThreadState.staff_id == staff_id)
-    if is_postgresql(session):
-        query = query.with_for_update()
-    return (await session.scalars(query.execution_options(populate_existing=True))).one()
+def state_values(state: ThreadState | None) -> dict[str, Any]:
+    """The viewer's state as column values (the defaults when they never touched the thread)."""
+    if state is None:
+        return dict(_STATE_DEFAULTS)
+    return {name: getattr(state, name) for name in _STATE_DEFAULTS}
+
+
+def changed(before: ThreadState | None, changes: dict[str, Any]) -> dict[str, Any]:
+    """The changes that differ from the current state (empty: the action is a no-op)."""
+    current = state_values(before)
+    return {name: value for name, value in changes.items() if current[name] != value}
+
+
+async def save_viewer_state(session: AsyncSession, locked: LockedThread, changes: dict[str, Any]) -> ThreadState:
+    """Write the viewer's new state in one upsert; answer it as the view shows it (not read back)."""
+    thread, staff_id = locked.thread, locked.staff_id
+    assert staff_id is not None
+    values = {**state_values(locked.state), **changes}
+    if changes:
+        await session.execute(
+            dialect_insert(session, ThreadState)
+            .values(club_id=thread.club_id, thread_id=thread.id, staff_id=staff_id, **values)
+            .on_conflict_do_update(index_elements=[ThreadState.thread_id, ThreadState.staff_id], set_=changes)
+        )
+    locked.state = ThreadState(club_id=thread.club_id, thread_id=thread.id, staff_id=staff_id, **values)
+    return locked.state
 
 
 async def inbound_count_up_to(session: AsyncSession, thread: Thread, seq: int) -> int:
@@ -339,57 +494,42 @@ async def inbound_count_up_to(session: AsyncSession, thread: Thread, seq: int) -
         return thread.inbound_count
     return int(await session.scalar(
         select(func.count(Message.id)).where(Message.thread_id == thread.id, Message.seq <= seq,
-                                             Message.direction == "INBOUND")) or 0)
+                                             Message.direction == Direction.INBOUND)) or 0)
 
 
-async def mark_thread_read(
-    session: AsyncSession, thread: Thread, staff_id: int, up_to_seq: int | None = None
-) -> Change | None:
-    state = await viewer_state(session, thread, staff_id)
+async def read_changes(session: AsyncSession, locked: LockedThread, up_to_seq: int | None = None) -> dict[str, Any]:
+    """Read up to a message (default: the newest); a marker forced back by "unread" may move back."""
+    thread, state = locked.thread, state_values(locked.state)
     target = thread.last_seq if up_to_seq is None else max(0, min(up_to_seq, thread.last_seq))
-    new_seq = target if state.forced_unread else max(target, state.read_seq)
-    new_inbound = await inbound_count_up_to(session, thread, new_seq)
-    changes: dict[str, Any] = {"read_seq": new_seq, "read_inbound_count": new_inbound, "forced_unread": False}
-    if state.is_muted:
+    new_seq = target if state["forced_unread"] else max(target, state["read_seq"])
+    inbound = await inbound_count_up_to(session, thread, new_seq)
+    changes: dict[str, Any] = {"read_seq": new_seq, "read_inbound_count": inbound, "forced_unread": False}
+    if state["is_muted"]:
         changes["muted_activity_at"] = thread.last_message_at
-    return await _viewer_change(session, thread, state, "READ") if _apply(state, changes) else None
+    return changed(locked.state, changes)
 
 
-async def mark_thread_unread(session: AsyncSession, thread: Thread, staff_id: int) -> Change:
+def unread_changes(locked: LockedThread) -> dict[str, Any]:
     """Mark as unread: only with at least one message and nothing unread; then exactly 1 unread."""
+    thread = locked.thread
     if thread.last_seq == 0:
         raise UserError("INVALID_INPUT", "A thread without messages cannot be marked as unread", ["input", "threadId"])
-    state = await viewer_state(session, thread, staff_id)
-    view = ThreadView(thread, state, staff_id)
-    if view.unread_count > 0:
+    if locked.view.unread_count > 0:
         raise UserError("THREAD_HAS_UNREAD", "The thread already has unread messages", ["input", "threadId"])
     # Everything is read; the marker moves just before the newest message, which shows as the 1 unread.
-    _apply(state, {"read_seq": thread.last_seq - 1, "read_inbound_count": thread.inbound_count,
-                   "forced_unread": True})
-    return await _viewer_change(session, thread, state, "UNREAD")
+    return changed(locked.state, {"read_seq": thread.last_seq - 1, "read_inbound_count": thread.inbound_count,
+                                  "forced_unread": True})
 
 
-FLAG_REASONS = {"is_favorite": "FAVORITE_CHANGED", "is_muted": "MUTE_CHANGED", "is_archived": "ARCHIVE_CHANGED"}
-
-
-async def set_flag(session: AsyncSession, thread: Thread, staff_id: int, flag: str, value: bool) -> Change | None:
-    """Favorite, mute or archive for one viewer; idempotent: a no-op changes (and pushes) nothing."""
-    state = await viewer_state(session, thread, staff_id)
-    changes: dict[str, Any] = {flag: value}
-    if flag == "is_muted":
-        view = ThreadView(thread, state, staff_id)
-        changes["muted_activity_at"] = (
-            view.activity_at if value and not state.is_muted else (state.muted_activity_at if value else None))
-    return await _viewer_change(session, thread, state, FLAG_REASONS[flag]) if _apply(state, changes) else None
-
-
-def _apply(state: ThreadState, changes: dict[str, Any]) -> bool:
-    changed = False
-    for name, value in changes.items():
-        if getattr(state, name) != value:
-            setattr(state, name, value)
-            changed = True
-    return changed
+def flag_changes(locked: LockedThread, flag: Flag, value: bool) -> dict[str, Any]:
+    """Favorite, mute or archive; muting freezes the viewer's activity date, unmuting releases it."""
+    state = state_values(locked.state)
+    changes: dict[str, Any] = {flag.value: value}
+    if flag is Flag.MUTED and not value:
+        changes["muted_activity_at"] = None
+    elif flag is Flag.MUTED and not state["is_muted"]:
+        changes["muted_activity_at"] = locked.view.activity_at
+    return changed(locked.state, changes)
 
 
 async def restore_for_everyone(session: AsyncSession, thread_id: int) -> None:
@@ -411,8 +551,8 @@ def encode_updates_cursor(viewer_id: int | None, change_seq: int) -> str:
 
 
 def decode_updates_cursor(viewer_id: int | None, cursor: str) -> int:
-    key = decode_cursor(cursor, updates_digest(viewer_id))
-    if key is None or len(key) != 1 or not isinstance(key[0], int) or key[0] < 0:
+    key = decode_key(cursor, updates_digest(viewer_id), int)
+    if key is None or key[0] < 0:
         raise BadUserInput("Malformed updates cursor")
     return int(key[0])
 
@@ -475,16 +615,16 @@ async def load_thread_views_for_viewers(
     if not viewers or not threads:
         return {}
     on = and_(ThreadState.thread_id == Thread.id, ThreadState.staff_id.in_(viewers))
-    rows = (await session.execute(select(Thread, ThreadState).outerjoin(ThreadState, on)
-                                  .where(Thread.id.in_(threads)))).all()
-    found: dict[int, Thread] = {}
+    query = with_target_and_last_message(select(Thread, ThreadState).outerjoin(ThreadState, on))
+    found: dict[int, ThreadView] = {}
     states: dict[tuple[int, int], ThreadState] = {}
-    for thread, state in rows:
-        found[thread.id] = thread
-        if state is not None:
-            states[(state.staff_id, thread.id)] = state
-    return {(viewer, thread.id): ThreadView(thread, states.get((viewer, thread.id)), viewer)
-            for thread in found.values() for viewer in viewers}
+    for view in _views(await session.execute(query.where(Thread.id.in_(threads))), None):
+        found[view.thread.id] = view
+        if view.state is not None:
+            states[(view.state.staff_id, view.thread.id)] = view.state
+    return {(viewer, view.thread.id): ThreadView(view.thread, states.get((viewer, view.thread.id)), viewer,
+                                                 view.target, view.last_message)
+            for view in found.values() for viewer in viewers}
 
 
 async def unread_counts_for_viewers(session: AsyncSession, viewer_ids: Iterable[int]) -> dict[int, UnreadCounts]:

@@ -28,7 +28,7 @@ DELIVERY_STATUSES = ("QUEUED", "SENT", "DELIVERED", "FAILED", "SKIPPED")
 
 
 def _partial(condition: str) -> dict[str, Any]:
-    """A partial index on both databases (pitfall 21: one dialect alone builds a full index)."""
+    """A partial index on both databases (with one dialect's option alone, the other builds a full index)."""
     return {"postgresql_where": text(condition), "sqlite_where": text(condition)}
 
 

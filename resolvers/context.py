@@ -78,7 +78,7 @@ class Context:
     def fresh_loaders(self) -> Any:
         """New dataloaders for what runs next in this task and the tasks it starts.
 
-        A WebSocket shares one context between its operations (pitfall 9): each operation runs in its
+        A WebSocket shares one context between its operations (built once per connection): each operation runs in its
         own task, and a subscription takes fresh loaders for every event, so no cache goes stale or
         crosses operations.
         """
@@ -106,10 +106,19 @@ class Context:
         if page.count_query is None:
             return len(page.items)
         async with self.db() as session:
-            return int(await session.scalar(page.count_query) or 0)
+            return int(await session.scalar(page.count_statement()) or 0)
+
+    @property
+    def loaded_club(self) -> Club | None:
+        """The caller's club when already loaded (authentication brings it, or the view loads it first)."""
+        if self._club is None and self.principal is not None:
+            return self.principal.club
+        return self._club
 
     async def club(self) -> Club:
         """The caller's club, loaded once per context (concurrent resolvers wait for the one load)."""
+        if self._club is None and self.principal is not None and self.principal.club is not None:
+            self._club = self.principal.club
         if self._club is None:
             async with self._club_lock:
                 if self._club is None:

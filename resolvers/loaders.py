@@ -1,7 +1,7 @@
 """Dataloaders: per-item lookups of a page batched into one statement per kind.
 
 Created per operation (an HTTP request, or one subscription event): never shared across a
-WebSocket connection's operations (pitfall 9).
+WebSocket connection's operations (which share one context).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
 
-from inbox.threads import ThreadView, load_thread_views
-from models import Booking, Delivery, Member, Message, Session, Smartlist, Staff, Thread
+from inbox.threads import ThreadView, load_thread_views, load_thread_views_by_target
+from models import Booking, Delivery, Member, Message, Session, Smartlist, Staff
 from resolvers.context import Context
 from resolvers.targets import smartlist_counts
 
@@ -34,6 +34,13 @@ class Loaders:
         self.smartlist_counts: DataLoader[tuple[int, str | None], int] = DataLoader(
             lambda keys: smartlist_counts(ctx, keys))
 
+    def prime(self, rows: Sequence[Any]) -> None:
+        """Keep rows a list's statement already loaded (its items' authors...) for the by-id loaders."""
+        by_model = {Member: self.members, Smartlist: self.smartlists, Session: self.sessions, Staff: self.staff,
+                    Message: self.messages}
+        for row in rows:
+            by_model[type(row)].prime(row.id, row)
+
     def _by_id(self, model: Any) -> DataLoader[int, Any]:
         async def load(ids: Sequence[int]) -> list[Any]:
             async with self.ctx.db() as session:
@@ -51,17 +58,12 @@ class Loaders:
         wanted: dict[str, set[int]] = defaultdict(set)
         for category, target_id in keys:
             wanted[category].add(target_id)
-        columns = {"MEMBER": Thread.member_id, "SMARTLIST": Thread.smartlist_id, "SESSION": Thread.session_id}
-        found: dict[tuple[str, int], int] = {}
+        found: dict[tuple[str, int], ThreadView] = {}
         async with self.ctx.db() as session:
             for category, ids in wanted.items():
-                column = columns[category]
-                for thread_id, target_id in (await session.execute(
-                        select(Thread.id, column).where(column.in_(ids)))):
-                    found[(category, target_id)] = thread_id
-        views = await self.thread_views.load_many(list(found.values()))
-        by_id = {view.thread.id: view for view in views if view is not None}
-        return [by_id.get(found.get(key, -1)) for key in keys]
+                views = await load_thread_views_by_target(session, self.ctx.viewer_id, category, ids)
+                found.update(((category, target_id), view) for target_id, view in views.items())
+        return [found.get(key) for key in keys]
 
     async def _load_delivery_summaries(self, message_ids: Sequence[int]) -> list[dict[str, int]]:
         counts: dict[int, dict[str, int]] = defaultdict(dict)

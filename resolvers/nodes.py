@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from inbox.threads import load_thread_views
+from inbox.threads import ThreadView, load_thread_views
 from models import Delivery, Member, Message, Session, Smartlist, Staff
 from resolvers.context import Context
 from resolvers.ids import decode_id
@@ -44,3 +44,8 @@ async def load_node(ctx: Context, global_id: str) -> Any | None:
     return (await load_nodes(ctx, [global_id]))[0]
 
 
+async def load_thread(ctx: Context, global_id: str) -> ThreadView | None:
+    """The thread named by `global_id`; None when it is malformed, unknown, of another club or not a thread's."""
+    if decode_id(global_id, "Thread") is None:
+        return None
+    return await load_node(ctx, global_id)

@@ -7,17 +7,14 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
-
+from inbox import actions
 from inbox.errors import BadUserInput, UserErrors
-from inbox.members import list_members
+from inbox.members import list_members, tags_in_use, targets_by_external_id
 from inbox.pagination import Page, page_size
-from inbox.sending import reachable_condition
-from inbox.sessions import list_sessions, session_days, session_members
-from inbox.smartlist_queries import create_smartlist, list_smartlists, member_counts
+from inbox.sessions import list_sessions, reachable_count, session_days, session_members
+from inbox.smartlist_queries import list_smartlists, member_counts
 from inbox.smartlists import club_today, count_members, filter_condition, filters_from_json, validate_filters
-from inbox.text import fold
-from models import Booking, Member, MemberTag, Session, Smartlist
+from models import Member, Session, Smartlist
 from resolvers.context import Context
 
 MAX_TAGS = 100
@@ -40,12 +37,8 @@ async def session_members_page(ctx: Context, row: Session, *, waitlisted: bool, 
 
 
 async def session_reachable_count(ctx: Context, row: Session, channel: str, include_waitlist: bool) -> int:
-    query = (select(func.count(Member.id)).join(Booking, Booking.member_id == Member.id)
-             .where(Booking.session_id == row.id, reachable_condition(channel)))
-    if not include_waitlist:
-        query = query.where(Booking.waitlisted.is_(False))
     async with ctx.db() as session:
-        return int(await session.scalar(query) or 0)
+        return await reachable_count(session, row.id, channel, include_waitlist=include_waitlist)
 
 
 async def smartlist_counts(ctx: Context, keys: Sequence[tuple[int, str | None]]) -> list[int]:
@@ -64,7 +57,8 @@ async def smartlists(ctx: Context, *, search: str | None, first: int | None, aft
 async def create(ctx: Context, *, name: str, description: str | None, filters: list[dict[str, Any]]) -> Smartlist:
     principal = ctx.require_principal()
     async with ctx.db() as session:
-        return await create_smartlist(session, principal.club_id, name=name, description=description, filters=filters)
+        return await actions.create_smartlist(session, club_id=principal.club_id, name=name, description=description,
+                                              filters=filters)
 
 
 async def preview_count(ctx: Context, filters: list[dict[str, Any]]) -> int:
@@ -78,7 +72,7 @@ async def preview_count(ctx: Context, filters: list[dict[str, Any]]) -> int:
 
 
 async def club_datetime(ctx: Context, value: datetime) -> datetime:
-    """An input date-time; without an offset it is read in the club's time zone (pitfall 14c)."""
+    """An input date-time; without an offset it is read in the club's time zone (as the calendar shows it)."""
     if value.tzinfo is None:
         club = await ctx.club()
         return value.replace(tzinfo=ZoneInfo(club.timezone))
@@ -105,16 +99,11 @@ async def member_tags(ctx: Context, *, search: str | None, first: int | None) ->
     if not 1 <= size <= MAX_TAGS:
         raise BadUserInput(f"`first` must be between 1 and {MAX_TAGS}, got {size}")
     async with ctx.db() as session:
-        tags = (await session.scalars(select(MemberTag.tag).distinct().order_by(MemberTag.tag))).all()
-    words = fold(search).split()
-    return [tag for tag in tags if all(word in fold(tag) for word in words)][:size]
+        return await tags_in_use(session, search, size)
 
 
 async def by_external_ids(ctx: Context, category: str, external_ids: Sequence[str]) -> list[Any | None]:
-    model: Any = {"MEMBER": Member, "SMARTLIST": Smartlist, "SESSION": Session}[category]
     if len(external_ids) > 100:
         raise BadUserInput("At most 100 ids at once")
     async with ctx.db() as session:
-        rows = {row.external_id: row for row in await session.scalars(
-            select(model).where(model.external_id.in_(set(external_ids))))}
-    return [rows.get(external_id) for external_id in external_ids]
+        return await targets_by_external_id(session, category, external_ids)

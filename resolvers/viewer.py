@@ -12,5 +12,7 @@ async def load_viewer(ctx: Context) -> Staff | None:
     principal = ctx.require_principal()
     if principal.staff_id is None:
         return None
+    if principal.staff is not None:
+        return principal.staff
     async with ctx.db() as session:
         return await session.scalar(select(Staff).where(Staff.id == principal.staff_id))

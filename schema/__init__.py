@@ -3,43 +3,50 @@
 from __future__ import annotations
 
 import strawberry
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
 from schema.cost import QueryCost
-from schema.errors import ErrorPolicy
+from schema.documents import DocumentCache, DocumentStore
+from schema.errors import ErrorPolicy, InboxSchema
+from schema.execution import fast_execution_context
+from schema.limits import InputLimits, guard_mutation_inputs
 from schema.mutation import Mutation
 from schema.query import Query
+from schema.scalars import SCALAR_OVERRIDES
 from schema.subscription import Subscription
 from schema.timing import OperationTimer
 from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate
-
-MAX_DEPTH = 10
-MAX_ALIASES = 15
-MAX_TOKENS = 2000
+from schema.wording import NullWording
 
 
-def build_schema(*, production: bool = False) -> strawberry.Schema:
+def build_schema(*, production: bool = False, fast_execution: bool = True) -> strawberry.Schema:
+    """The schema; `fast_execution=False` runs graphql-core's executor alone (tests compare the two)."""
+    documents = DocumentStore()
     extensions: list[object] = [
         OperationTimer,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: DocumentCache(documents),
         QueryCost,
-        ErrorPolicy,
+        InputLimits,
+        lambda: ErrorPolicy(production=production),
+        NullWording,
     ]
     if production:
         from strawberry.extensions import DisableIntrospection
 
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(
+    schema = InboxSchema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
         types=[Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate],
         extensions=extensions,
         config=StrawberryConfig(disable_field_suggestions=production),
+        scalar_overrides=SCALAR_OVERRIDES,
     )
+    if fast_execution:
+        schema.execution_context_class = fast_execution_context(schema._schema)
+    guard_mutation_inputs(schema)
+    return schema
 
 
 def print_schema_sdl() -> str:

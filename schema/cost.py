@@ -170,10 +170,10 @@ class QueryCost(SchemaExtension):
 
     Reads the context's `rate_limiter` and `rate_limit_key` (no charge when either is missing or
     None); writes `query_cost` and, once charged, `rate_limit` (the RateDecision). Every response
-    reports `extensions.cost` (0 when the document never got to execute). Subscriptions are costed
-    and may be refused, never charged: their events are pushed, not requested. Async only (the
+    reports `extensions.cost` (0 when the document never got to execute). Subscribing is charged too,
+    once, the subscription's cost at subscribe time (its events are pushed, not requested). Async only (the
     charge may go to Redis). On a WebSocket the context is shared by the connection's operations
-    (pitfall 9), so `query_cost`/`rate_limit` there describe its latest operation.
+    (strawberry builds it once per connection), so `query_cost`/`rate_limit` there describe its latest operation.
     """
 
     def __init__(self, max_cost: int = MAX_QUERY_COST) -> None:
@@ -214,7 +214,7 @@ class QueryCost(SchemaExtension):
         context = self.execution_context.context
         limiter = getattr(context, "rate_limiter", None)
         key = getattr(context, "rate_limit_key", None)
-        if limiter is None or key is None or self._is_subscription():
+        if limiter is None or key is None:
             return None
         decision = await limiter.charge(key, max(self.cost, 1))
         context.rate_limit = decision

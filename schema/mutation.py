@@ -11,22 +11,26 @@ from strawberry.types import Info
 import resolvers.messages as messages
 import resolvers.targets as targets
 import resolvers.threads as threads
+from inbox.actions import ThreadOutcome
 from inbox.errors import UserError as DomainUserError
 from inbox.errors import UserErrors
+from inbox.threads import Flag
+from schema.arguments import Input
 from schema.enums import Channel, FilterOperator, SmartlistFilterField, UserErrorCode
 from schema.permissions import HasInboxAddon, IsStaff
 from schema.types import Message, Smartlist, Thread, UnreadCounts
 
 T = TypeVar("T")
+ERRORS = "Why nothing was done; empty on success."
 WRITE = [HasInboxAddon, IsStaff]
 
 
-@strawberry.type
+@strawberry.type(description="Why a mutation refused its input: nothing was changed.")
 class UserError:
-    code: UserErrorCode
+    code: UserErrorCode = strawberry.field(description="What kind of failure, for the client to branch on.")
     field: list[str] | None = strawberry.field(
         description='Path to the input field at fault, e.g. ["input", "body"].')
-    message: str
+    message: str = strawberry.field(description="The failure in English, for people (not for parsing).")
 
     @classmethod
     def of(cls, error: DomainUserError) -> UserError:
@@ -43,23 +47,24 @@ async def user_errors(work: Awaitable[T]) -> tuple[T | None, list[UserError]]:
         return None, [UserError.of(e) for e in errors.errors]
 
 
-@strawberry.input
+@strawberry.input(description="What to start a thread with.")
 class StartThreadInput:
     target_id: strawberry.ID = strawberry.field(description="A Member, Smartlist or Session id.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of startThread.")
 class StartThreadPayload:
-    thread: Thread | None
+    thread: Thread | None = strawberry.field(description="The target's thread; null on a user error.")
     created: bool = strawberry.field(description="False when the thread already existed.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="A message to send in a thread.")
 class SendMessageInput:
-    thread_id: strawberry.ID
-    channel: Channel
-    body: str
+    thread_id: strawberry.ID = strawberry.field(description="The thread to send in.")
+    channel: Channel = strawberry.field(description="EMAIL or SMS (SMS needs the sms add-on).")
+    body: str = strawberry.field(
+        description="Plain text, not blank: at most 100,000 characters by email, 1,600 by SMS.")
     subject: str | None = strawberry.field(default=None, description="Email only.")
     include_waitlist: bool | None = strawberry.field(default=False,
                                                      description="Session threads: also send to the waitlist.")
@@ -67,115 +72,122 @@ class SendMessageInput:
         default=None, description="A retried send with the same key returns the first message and sends nothing again.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of sendMessage.")
 class SendMessagePayload:
-    message: Message | None
-    thread: Thread | None
+    message: Message | None = strawberry.field(
+        description="The message, its deliveries queued; null on a user error.")
+    thread: Thread | None = strawberry.field(description="The thread after the send (read for the sender).")
     unread_counts: UnreadCounts | None = strawberry.field(description="The sender's unread counts after the send.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="The thread an action applies to.")
 class ThreadInput:
-    thread_id: strawberry.ID
+    thread_id: strawberry.ID = strawberry.field(description="The thread.")
     up_to: str | None = strawberry.field(
         default=None, description="markThreadRead only: read up to this Message.cursor (default: the newest "
         "message), so a reply that arrived unseen stays unread.")
 
 
-@strawberry.input
+@strawberry.input(description="A per-viewer flag to set on a thread (idempotent: setting it again changes nothing).")
 class SetThreadFlagInput:
-    thread_id: strawberry.ID
-    value: bool
+    thread_id: strawberry.ID = strawberry.field(description="The thread.")
+    value: bool = strawberry.field(description="True sets the flag, false clears it.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of a thread action.")
 class ThreadPayload:
-    thread: Thread | None
+    thread: Thread | None = strawberry.field(description="The thread after the action; null on a user error.")
     unread_counts: UnreadCounts | None = strawberry.field(description="The viewer's unread counts after the action.")
-    user_errors: list[UserError]
+    user_errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
-@strawberry.input
+@strawberry.input(description="One condition of a smartlist (see SmartlistFilter).")
 class SmartlistFilterInput:
-    field: SmartlistFilterField
-    operator: FilterOperator
-    values: list[str]
+    field: SmartlistFilterField = strawberry.field(description="What the condition looks at.")
+    operator: FilterOperator = strawberry.field(description="How it compares; the field decides which ones apply.")
+    values: list[str] = strawberry.field(
+        description="Operands as strings: BETWEEN takes two, IN one or more, IS_SET and NOT_SET none, the others one.")
 
 
 def filters_input(filters: list[SmartlistFilterInput]) -> list[dict[str, object]]:
     return [{"field": f.field.value, "operator": f.operator.value, "values": list(f.values)} for f in filters]
 
 
-@strawberry.input
+@strawberry.input(description="A smartlist to save.")
 class CreateSmartlistInput:
-    name: str
-    description: str | None = None
-    filters: list[SmartlistFilterInput]
+    name: str = strawberry.field(description="Display name, at most 300 characters.")
+    description: str | None = strawberry.field(default=None, description="Optional, at most 2,000 characters.")
+    filters: list[SmartlistFilterInput] = strawberry.field(
+        description="Its conditions, ANDed (at most 20); none means every member.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of createSmartlist.")
 class CreateSmartlistPayload:
-    smartlist: Smartlist | None
-    user_errors: list[UserError]
+    smartlist: Smartlist | None = strawberry.field(description="The new smartlist; null on a user error.")
+    user_errors: list[UserError] = strawberry.field(description=ERRORS)
 
 
-async def thread_payload(work: Awaitable[tuple[object, object]]) -> ThreadPayload:
+async def thread_payload(info: Info, work: Awaitable[ThreadOutcome]) -> ThreadPayload:
     result, errors = await user_errors(work)
     if result is None:
         return ThreadPayload(thread=None, unread_counts=None, user_errors=errors)
-    view, counts = result
-    return ThreadPayload(thread=Thread.of(view), unread_counts=UnreadCounts.of(counts), user_errors=[])  # type: ignore[arg-type]
+    unread_counts = UnreadCounts.of(result.counts, info.context.viewer_id)
+    return ThreadPayload(thread=Thread.of(result.view), unread_counts=unread_counts, user_errors=[])
 
 
-@strawberry.type
+@strawberry.type(description="Every payload holds either its object(s) or a non-empty `userErrors`, never both and "
+                 "never neither.")
 class Mutation:
-    @strawberry.mutation(permission_classes=WRITE)
-    async def start_thread(self, info: Info, input: StartThreadInput) -> StartThreadPayload:
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "The thread of a member, smartlist or session: the existing one, or a new empty one."))
+    async def start_thread(self, info: Info, input: Input[StartThreadInput]) -> StartThreadPayload:
         result, errors = await user_errors(threads.start_thread(info.context, input.target_id))
         if result is None:
             return StartThreadPayload(thread=None, created=False, user_errors=errors)
         view, created = result
         return StartThreadPayload(thread=Thread.of(view), created=created, user_errors=[])
 
-    @strawberry.mutation(permission_classes=WRITE)
-    async def send_message(self, info: Info, input: SendMessageInput) -> SendMessagePayload:
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Posts a message and queues one delivery per recipient; returns before any provider is called."))
+    async def send_message(self, info: Info, input: Input[SendMessageInput]) -> SendMessagePayload:
         result, errors = await user_errors(messages.send(
             info.context, thread_id=input.thread_id, channel=input.channel.value, body=input.body,
             subject=input.subject, include_waitlist=bool(input.include_waitlist),
             idempotency_key=input.idempotency_key))
         if result is None:
             return SendMessagePayload(message=None, thread=None, unread_counts=None, user_errors=errors)
-        sent, view, counts = result
-        return SendMessagePayload(message=Message.of(sent.message, info), thread=Thread.of(view),
-                                  unread_counts=UnreadCounts.of(counts), user_errors=[])
+        return SendMessagePayload(message=Message.of(result.message, info), thread=Thread.of(result.view),
+                                  unread_counts=UnreadCounts.of(result.counts, info.context.viewer_id), user_errors=[])
 
-    @strawberry.mutation(permission_classes=WRITE)
-    async def mark_thread_read(self, info: Info, input: ThreadInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id,
-                                                          threads.read_change(input.up_to)))
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Reads the thread for the viewer (up to `upTo` when given); a muted thread takes its latest date again."))
+    async def mark_thread_read(self, info: Info, input: Input[ThreadInput]) -> ThreadPayload:
+        return await thread_payload(info, threads.mark_read(info.context, input.thread_id, input.up_to))
 
-    @strawberry.mutation(permission_classes=WRITE)
-    async def mark_thread_unread(self, info: Info, input: ThreadInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id, threads.unread_change))
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Makes the newest message the viewer's one unread message; refused while the thread shows unread."))
+    async def mark_thread_unread(self, info: Info, input: Input[ThreadInput]) -> ThreadPayload:
+        return await thread_payload(info, threads.mark_unread(info.context, input.thread_id))
 
-    @strawberry.mutation(permission_classes=WRITE)
-    async def set_thread_favorite(self, info: Info, input: SetThreadFlagInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id,
-                                                          threads.flag_change("is_favorite", input.value)))
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Pins the thread on top of the viewer's list (value true) or unpins it."))
+    async def set_thread_favorite(self, info: Info, input: Input[SetThreadFlagInput]) -> ThreadPayload:
+        return await thread_payload(info, threads.set_flag(info.context, input.thread_id, Flag.FAVORITE, input.value))
 
-    @strawberry.mutation(permission_classes=WRITE)
-    async def set_thread_muted(self, info: Info, input: SetThreadFlagInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id,
-                                                          threads.flag_change("is_muted", input.value)))
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Mutes (value true) or reactivates the thread for the viewer."))
+    async def set_thread_muted(self, info: Info, input: Input[SetThreadFlagInput]) -> ThreadPayload:
+        return await thread_payload(info, threads.set_flag(info.context, input.thread_id, Flag.MUTED, input.value))
 
-    @strawberry.mutation(permission_classes=WRITE)
-    async def set_thread_archived(self, info: Info, input: SetThreadFlagInput) -> ThreadPayload:
-        return await thread_payload(threads.change_thread(info.context, input.thread_id,
-                                                          threads.flag_change("is_archived", input.value)))
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Archives (value true) or restores the thread for the viewer; any new message restores it too."))
+    async def set_thread_archived(self, info: Info, input: Input[SetThreadFlagInput]) -> ThreadPayload:
+        return await thread_payload(info, threads.set_flag(info.context, input.thread_id, Flag.ARCHIVED, input.value))
 
-    @strawberry.mutation(permission_classes=WRITE)
-    async def create_smartlist(self, info: Info, input: CreateSmartlistInput) -> CreateSmartlistPayload:
+    @strawberry.mutation(permission_classes=WRITE, description=(
+        "Saves a new smartlist (the member picker's 'create a smartlist')."))
+    async def create_smartlist(self, info: Info, input: Input[CreateSmartlistInput]) -> CreateSmartlistPayload:
         result, errors = await user_errors(targets.create(
             info.context, name=input.name, description=input.description, filters=filters_input(input.filters)))
         if result is None:

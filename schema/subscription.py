@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -15,22 +16,31 @@ from schema.types import Edge, Message, Thread, ThreadUpdate, UnreadCounts
 
 STAFF = [HasInboxAddon, IsStaff]
 
+OpenThread = Annotated[strawberry.ID, strawberry.argument(description="The thread open in the client.")]
+LastMessageCursor = Annotated[str | None, strawberry.argument(
+    description="The newest Message.cursor the client holds (Thread.latestCursor for an empty thread).")]
+OneCategory = Annotated[ThreadCategory | None, strawberry.argument(
+    description="Only threads of this category; null for all three.")]
+LastUpdatesCursor = Annotated[str | None, strawberry.argument(
+    description="The last updatesCursor the client holds (from `threads` or from an update).")]
 
-@strawberry.type
+
+@strawberry.type(description="Live updates over WebSocket (graphql-transport-ws), for staff users; each carries the "
+                 "subscriber's club and view only.")
 class Subscription:
     @strawberry.subscription(permission_classes=STAFF, description=(
         "Each new message of the thread, in order. With `after` (a Message.cursor), first every message\n"
         "after it, then live ones: nothing missed, nothing twice."))
-    async def message_added(self, info: Info, thread_id: strawberry.ID,
-                            after: str | None = None) -> AsyncGenerator[Message, None]:
+    async def message_added(self, info: Info, thread_id: OpenThread,
+                            after: LastMessageCursor = None) -> AsyncGenerator[Message, None]:
         async for row in live.message_added(info.context, thread_id, after):
             yield Message.of(row, info)
 
     @strawberry.subscription(permission_classes=STAFF, description=(
         "Changes to the subscriber's thread items, optionally of one category. With `after` (an updatesCursor),\n"
         "first one CATCH_UP update per thread changed since then, then live ones."))
-    async def thread_updated(self, info: Info, category: ThreadCategory | None = None,
-                             after: str | None = None) -> AsyncGenerator[ThreadUpdate, None]:
+    async def thread_updated(self, info: Info, category: OneCategory = None,
+                             after: LastUpdatesCursor = None) -> AsyncGenerator[ThreadUpdate, None]:
         async for update in live.thread_updated(info.context, category.value if category else None, after):
             thread = Thread.of(update.view)
             message = None
@@ -45,4 +55,4 @@ class Subscription:
                              description="The subscriber's unread counts: the current value at once, then each change.")
     async def unread_counts_changed(self, info: Info) -> AsyncGenerator[UnreadCounts, None]:
         async for counts in live.unread_counts_changed(info.context):
-            yield UnreadCounts.of(counts)
+            yield UnreadCounts.of(counts, info.context.viewer_id)  # type: ignore[arg-type]

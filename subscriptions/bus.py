@@ -3,7 +3,7 @@
 Pub/sub is at-most-once, so events are small hints (club, thread, sequence, kind); the database is
 the truth and subscribers catch up from it. This module imports nothing of the project.
 
-Why not broadcaster's own Redis backend (pitfalls 1-3): with redis-py 8 it never delivers, a Redis
+Why not broadcaster's own Redis backend: with redis-py 8 it never delivers, a Redis
 restart silently kills its listener, and its subscriber queues are unbounded. Here the pub/sub
 connection stays subscribed to a private channel so the read loop never ends, reconnects with backoff,
 re-subscribes every channel, and then sends RESET on each so subscribers catch up; queues are bounded
@@ -169,7 +169,7 @@ def _drain(queue: asyncio.Queue[Any]) -> None:
 
 
 class EventBus:
-    """Publish event hints and subscribe to channels; publishing never raises (pitfall 5)."""
+    """Publish event hints and subscribe to channels; publishing never raises (the fact is committed already)."""
 
     def __init__(self, redis_url: str | None) -> None:
         self.backend: BroadcastBackend = RedisPubSubBackend(redis_url) if redis_url else MemoryBackend("memory://")

@@ -115,12 +115,15 @@ class UpdatesSubscriber(Subscriber):
 
     __slots__ = ("category", "position", "catch_up", "delivered")
 
-    def __init__(self, viewer_id: int, category: str | None, after_seq: int | None) -> None:
+    def __init__(self, viewer_id: int, category: str | None, after_seq: int | None,
+                 live_from: int | None = None) -> None:
+        """`after_seq` (a client's cursor) catches up first; `live_from` (the club's stamp when the
+        client subscribed) sends every later change live, even one committed before the hub admits it."""
         super().__init__(viewer_id)
         self.category = category
-        self.position = after_seq
+        self.position = after_seq if after_seq is not None else live_from
         self.catch_up = after_seq is not None
-        self.delivered = after_seq or 0
+        self.delivered = self.position or 0
 
 
 class MessagesSubscriber(Subscriber):
@@ -332,6 +335,9 @@ class ClubHub:
             if isinstance(subscriber, UpdatesSubscriber):
                 if subscriber.position is None:
                     subscriber.position = subscriber.delivered = change_seq
+                elif not subscriber.catch_up:  # what changed since it subscribed goes out live now
+                    self._wanted.merge(_Wanted(changes=True, viewers=set(), threads=set()))
+                    self._wake.set()
                 self.updates.add(subscriber)
             elif isinstance(subscriber, MessagesSubscriber):
                 thread = threads.get(subscriber.thread_id)

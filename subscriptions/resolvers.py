@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, nullcontext
 
+from inbox.changes import club_change_seq
 from inbox.errors import Forbidden
 from inbox.threads import UnreadCounts, decode_updates_cursor
 from models import Message
@@ -62,7 +63,11 @@ async def thread_updated(ctx: Context, category: str | None, after: str | None) 
     """The subscriber's own view of each changed thread; with `after`, first one CATCH_UP per thread."""
     staff_id = _staff_id(ctx)
     position = decode_updates_cursor(staff_id, after) if after is not None else None
-    subscriber = UpdatesSubscriber(staff_id, category, position)
+    live_from = None
+    if position is None:  # the stamp as the client subscribes: a change it makes right after is sent
+        async with ctx.db() as session:
+            live_from = await club_change_seq(session, ctx.require_principal().club_id)
+    subscriber = UpdatesSubscriber(staff_id, category, position, live_from=live_from)
     with _counted(ctx):
         async with joined(ctx, subscriber, SAFETY_CHECK_SECONDS):
             while True:

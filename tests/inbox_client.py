@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from inbox.replies import record_member_reply
+from inbox.actions import record_member_reply
 from models.engine import club_session
 from tests.factories import ClubFixture, graphql
 

@@ -1,4 +1,4 @@
-"""Authentication (operations.md): staff tokens, partner API keys, the inbox add-on."""
+"""Authentication (docs/api.md): staff tokens, partner API keys, the inbox add-on."""
 
 from __future__ import annotations
 

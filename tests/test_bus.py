@@ -1,4 +1,4 @@
-"""The event bus under faults (pitfalls 1-5; security-and-reliability.md: Redis down, slow consumers)."""
+"""The event bus under faults (docs/architecture.md, Security and reliability: Redis down, slow consumers)."""
 
 from __future__ import annotations
 

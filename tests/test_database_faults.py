@@ -1,4 +1,4 @@
-"""PostgreSQL down or hung (security-and-reliability.md, Durability and faults): requests fail fast with
+"""PostgreSQL down or hung (docs/architecture.md, Security and reliability): requests fail fast with
 503 / SERVICE_UNAVAILABLE, never a raw driver error, and service resumes by itself."""
 
 from __future__ import annotations

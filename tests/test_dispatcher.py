@@ -257,13 +257,14 @@ async def test_a_temporary_refusal_is_retried_after_the_backoff_then_sent(
     lea = staff(http, club, sessions)
     await lea.send((await lea.start("Member", "m1"))["id"], "Hello", "EMAIL")
     smtp.handler.answers["heloise@example.com"] = ["451 4.3.0 Mailbox busy"]
-    dispatcher = Dispatcher(sessions, transports_from_settings(settings), DispatchOptions(backoff=0.3))
+    # A backoff long enough that a loaded machine still checks "not due" inside it.
+    dispatcher = Dispatcher(sessions, transports_from_settings(settings), DispatchOptions(backoff=2.0))
     try:
         await dispatcher.drain()
         queued = (await deliveries(sessions, club))["m1"]
         assert (queued.status, queued.attempts, queued.reason) == ("QUEUED", 1, None)
         assert await dispatcher.run_once() == 0  # not due before the backoff
-        await asyncio.sleep(0.35)
+        await asyncio.sleep(2.05)
         await dispatcher.drain()
     finally:
         await dispatcher.aclose()
@@ -361,3 +362,54 @@ async def test_with_no_transport_configured_serve_delivers_in_the_log_and_delive
         stopping = time.monotonic()
     assert time.monotonic() - stopping < 2  # the lifespan stops its dispatcher promptly
     assert caplog.text.count("delivered by the log transport: EMAIL to") >= 4
+
+
+def test_claims_are_short_by_default_a_minute_at_most() -> None:
+    assert DispatchOptions().lease <= 60
+    assert Settings(DATABASE_URL="sqlite+aiosqlite://", INBOX_SECRET_KEY="x" * 32).dispatch_lease <= 60
+
+
+async def test_a_live_dispatcher_renews_its_claims_and_a_killed_ones_unsent_rows_are_taken_over_after_its_lease(
+    sessions: Sessions, http: httpx.AsyncClient, smtp: SmtpServer, database: str, settings: Settings
+) -> None:
+    """A real `inbox dispatch` process with a 1 s lease holds one send for three leases: its heartbeat
+    keeps its claims, so a second dispatcher polling all along takes nothing. Killed, its unsent rows
+    go to the second one once the lease has run out; the row in flight is never sent again."""
+    club = await make_club(sessions)
+    await broadcast(staff(http, club, sessions), "EMAIL")  # m1, m2, m4, m5
+    env = {"DATABASE_URL": database, "INBOX_SMTP_URL": smtp.url, "INBOX_DISPATCH_CONCURRENCY": "1",
+           "INBOX_DISPATCH_LEASE": "1", "INBOX_EMAIL_FROM": "desk@inbox.example"}
+    smtp.handler.hold_from = 2
+    process = inbox_command("dispatch", env=env)
+    other = Dispatcher(sessions, transports_from_settings(settings), DispatchOptions(lease=1, poll_interval=0.05))
+    try:
+        async def second_email_held() -> bool:
+            return smtp.handler.held.is_set()
+
+        await wait_until(second_email_held, timeout=15)
+        taken_meanwhile = 0
+        deadline = time.monotonic() + 3  # three leases
+        while time.monotonic() < deadline:
+            taken_meanwhile += await other.run_once()
+            await asyncio.sleep(0.05)
+        assert taken_meanwhile == 0, "the live dispatcher's claims were renewed"
+    finally:
+        process.kill()
+        process.communicate(timeout=10)
+    smtp.handler.hold_from = None
+    in_flight = smtp.received[1].rcpt_tos[0]
+    running = asyncio.create_task(other.run())
+    try:
+        async def settled() -> bool:
+            return all(d.status != "QUEUED" for d in (await deliveries(sessions, club)).values() if d.address)
+
+        await wait_until(settled, timeout=15)
+    finally:
+        other.stop()
+        await running
+        await other.aclose()
+    received = [r.rcpt_tos[0] for r in smtp.received]
+    assert sorted(received) == sorted(set(received)) and len(received) == 4
+    statuses = {d.address: (d.status, d.reason) for d in (await deliveries(sessions, club)).values() if d.address}
+    assert statuses.pop(in_flight) == ("FAILED", INTERRUPTED)
+    assert set(statuses.values()) == {("SENT", None)}

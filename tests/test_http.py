@@ -1,4 +1,4 @@
-"""HTTP surface of /graphql and the health endpoints (operations.md, security-and-reliability.md)."""
+"""HTTP surface of /graphql and the health endpoints (docs/api.md, docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The import document (operations.md, "Import format"): validation with JSON paths, nothing written on
+"""The import document (docs/import.md): validation with JSON paths, nothing written on
 any problem, derived columns, idempotent re-import, the demo club, and the command line.
 
 Self-contained: its own databases (a SQLite file always; also a fresh PostgreSQL database when

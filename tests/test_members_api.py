@@ -1,4 +1,4 @@
-"""The member picker and member details through GraphQL (inbox.md: Search, Details panel)."""
+"""The member picker and member details through GraphQL (docs/rules.md: search, the details panel)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Two `inbox serve` processes sharing the database and Redis (architecture.md: stateless processes).
+"""Two `inbox serve` processes sharing the database and Redis (docs/operations.md: several processes).
 
 A client subscribed on one process receives, in order and once, what is sent through the other, and
 keeps receiving through a Redis restart (the bus reconnects and subscribers catch up from the database).

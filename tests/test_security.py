@@ -1,4 +1,4 @@
-"""The GraphQL surface under attack (security-and-reliability.md): production hardening, CSRF, leakage."""
+"""The GraphQL surface under attack (docs/architecture.md): production hardening, CSRF, leakage."""
 
 from __future__ import annotations
 

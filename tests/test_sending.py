@@ -1,4 +1,4 @@
-"""Sending messages (inbox.md, Messages): recipients, consent, broadcasts, add-on, validation, idempotency."""
+"""Sending messages (docs/rules.md, Messages): recipients, consent, broadcasts, add-on, validation, idempotency."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Smartlist filters (inbox.md, "Smartlist filters"): validation into INVALID_INPUT user errors with
+"""Smartlist filters (docs/rules.md, "Smartlist filters"): validation into INVALID_INPUT user errors with
 input paths, and the members each field and operator selects, on SQLite or, when
 INBOX_TEST_DATABASE_URL names a server, on a fresh PostgreSQL database."""
 

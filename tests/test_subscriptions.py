@@ -1,4 +1,4 @@
-"""Subscriptions over a real WebSocket (inbox.md, Real time; security-and-reliability.md, WebSocket)."""
+"""Subscriptions over a real WebSocket (docs/rules.md, Real time; docs/api.md, Subscriptions)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.factory import create_app
+from inbox.actions import record_member_reply
 from inbox.changes import publish_changes
-from inbox.replies import record_member_reply
 from inbox.settings import Settings
 from inbox.staff import create_api_key
 from inbox.threads import thread_change

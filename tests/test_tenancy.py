@@ -1,4 +1,4 @@
-"""Two clubs never see each other's data (security-and-reliability.md: Tenancy, forged ids)."""
+"""Two clubs never see each other's data (docs/architecture.md: tenancy, forged ids)."""
 
 from __future__ import annotations
 

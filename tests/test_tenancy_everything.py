@@ -1,5 +1,5 @@
 """Two clubs with the same platform ids: every query, mutation and subscription of one club, aimed at the
-other's objects, reads null / NOT_FOUND and writes nothing (security-and-reliability.md, Tenancy)."""
+other's objects, reads null / NOT_FOUND and writes nothing (docs/architecture.md, tenancy)."""
 
 from __future__ import annotations
 

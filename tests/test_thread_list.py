@@ -1,4 +1,4 @@
-"""The thread list of inbox.md: ordering, the muted rule, status filters, archive, search, pagination."""
+"""The thread list of docs/rules.md: ordering, the muted rule, status filters, archive, search, pagination."""
 
 from __future__ import annotations
 

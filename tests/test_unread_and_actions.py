@@ -1,4 +1,4 @@
-"""Unread (read markers, mark as unread, counts) and the per-viewer actions of inbox.md."""
+"""Unread (read markers, mark as unread, counts) and the per-viewer actions of docs/rules.md."""
 
 from __future__ import annotations
 

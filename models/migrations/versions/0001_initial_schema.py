@@ -376,7 +376,7 @@ TRIGRAM_INDEXES = {
 
 
 def _create_trigram_indexes() -> None:
-    """Substring search (LIKE '%word%') on PostgreSQL: trigram indexes (pitfall 20)."""
+    """Substring search (LIKE '%word%') on PostgreSQL: trigram indexes (a B-tree cannot serve a leading wildcard)."""
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")

@@ -1,0 +1,166 @@
+"""The read path's cost and its shortcut (issue: performance).
+
+Statement counts of the pages a frontend reads, pinned so a regression fails CI: a repeated request
+authenticates from the principal cache (staff user and club included), a thread page is one
+statement (threads, viewer state, targets, last messages, the club's change stamp and the count), a
+history page brings each message's author with it. And the execution shortcut for plain attributes
+(schema/execution.py) answers exactly what graphql-core alone answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.factory import create_app
+from inbox.settings import Settings
+from tests.factories import ClubFixture, graphql
+from tests.inbox_client import StaffClient
+
+CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+
+# What the web inbox's list asks (the union target, the preview, the flags, the cursors).
+THREADS_PAGE = """query($status: ThreadStatusFilter, $after: String) {
+  threads(category: MEMBER, status: $status, first: 50, after: $after) {
+    totalCount updatesCursor pageInfo { hasNextPage endCursor }
+    edges { cursor node {
+      id title unreadCount activityAt isFavorite isMuted isArchived sortKey readCursor latestCursor
+      lastMessage { id preview direction channel createdAt }
+      target { __typename ... on Member { id fullName email phone tags } }
+    } }
+  } }"""
+HISTORY_PAGE = """query($id: ID!) { thread(id: $id) { id title messages(last: 30) {
+  pageInfo { hasPreviousPage startCursor }
+  edges { cursor node { id direction channel subject body createdAt
+    author { __typename ... on Staff { name } ... on Member { fullName } }
+    deliverySummary { total queued sent delivered failed skipped } } } } } }"""
+MEMBER_PICKER = """query($search: String) { members(search: $search, first: 20) {
+  edges { node { id fullName email phone tags thread { id unreadCount } } } } }"""
+
+
+@contextmanager
+def statements(app: Any) -> Iterator[list[str]]:
+    engine = app.state.services.sessions.kw["bind"].sync_engine
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(CONTROL):
+            sent.append(" ".join(statement.split())[:160])
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+async def busy_club(http: httpx.AsyncClient, club: ClubFixture,
+                    sessions: async_sessionmaker[AsyncSession]) -> tuple[StaffClient, str]:
+    """A club whose member threads hold messages of both directions, a favorite and a muted thread."""
+    lea = StaffClient(http, club, sessions, "s1")
+    first = None
+    for number, member in enumerate(sorted(club.member_ids)):
+        thread = (await lea.start("Member", member))["id"]
+        first = first or thread
+        await lea.send(thread, f"Hello {member}")
+        await lea.reply(member, f"Thanks from {member}")
+        if number == 1:
+            await lea.action("setThreadFavorite", thread, True)
+        if number == 2:
+            await lea.action("setThreadMuted", thread, True)
+    assert first is not None
+    return lea, first
+
+
+async def count(app: Any, lea: StaffClient, query: str, variables: dict[str, Any]) -> tuple[int, list[str]]:
+    await lea.ok(query, variables)  # the first request authenticates; the next ones use the cache
+    with statements(app) as sent:
+        await lea.ok(query, variables)
+    return len(sent), sent
+
+
+async def test_a_thread_page_is_one_statement_with_or_without_a_cursor(
+    app: Any, busy_club: tuple[StaffClient, str]
+) -> None:
+    lea, _ = busy_club
+    n, sent = await count(app, lea, THREADS_PAGE, {"status": None})
+    assert n == 1, sent
+    page = await lea.ok(THREADS_PAGE, {"status": "ALL"})
+    after = page["threads"]["edges"][1]["cursor"]
+    for status in ("ALL", "UNREAD"):
+        n, sent = await count(app, lea, THREADS_PAGE, {"status": status, "after": after})
+        assert n == 1, (status, sent)
+    for status in ("FAVORITES", "MUTED"):
+        n, sent = await count(app, lea, THREADS_PAGE, {"status": status})
+        assert n == 1, (status, sent)
+    # An empty page has no row to carry the change stamp and the count: they take a statement each.
+    n, sent = await count(app, lea, THREADS_PAGE, {"status": "FAVORITES", "after": after})
+    assert n == 3, sent
+
+
+async def test_a_history_page_brings_its_authors_and_costs_three_statements(
+    app: Any, busy_club: tuple[StaffClient, str]
+) -> None:
+    lea, thread = busy_club
+    n, sent = await count(app, lea, HISTORY_PAGE, {"id": thread})
+    assert n == 3, sent  # the thread, its messages with their authors, the delivery summaries
+
+
+async def test_the_member_picker_costs_two_statements_and_unread_counts_one(
+    app: Any, busy_club: tuple[StaffClient, str]
+) -> None:
+    lea, _ = busy_club
+    assert (await count(app, lea, MEMBER_PICKER, {"search": "e"}))[0] == 2  # members, then their threads
+    assert (await count(app, lea, "{ unreadCounts { id total } }", {}))[0] == 1
+    assert (await count(app, lea, "{ viewer { id name } club { name timezone } }", {}))[0] == 0
+
+
+@pytest.fixture
+async def plain_app(settings: Settings) -> AsyncIterator[Any]:
+    """The same app over the same database, executing with graphql-core alone."""
+    application = create_app(settings.model_copy(update={"fast_execution": False}), run_dispatcher=False)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+PARITY_DOCUMENTS = [
+    (THREADS_PAGE, {"status": "ALL"}),
+    (THREADS_PAGE, {"status": "UNREAD"}),
+    (HISTORY_PAGE, None),
+    (MEMBER_PICKER, {"search": "dupont"}),
+    ("""{ a: unreadCounts { id members smartlists sessions total } viewer { __typename id name email }
+         club { id name timezone country currency addons receivesSmsReplies } }""", None),
+    ("""query($id: ID!) { node(id: $id) { __typename id ...T } nodes(ids: [$id, "Zm9vOjE", "junk"]) { id } }
+        fragment T on Thread { category title createdAt target { ... on Member { memberNumber registeredAt
+          birthDate accountBalance { amount currency } address { city country } emergencyContact { name }
+          unpaidInvoicesCount documentsCount notesCount profileUrl barcode barcodeSvg } } }""", None),
+    ("""{ smartlists(first: 5) { totalCount edges { node { name description filterTypes memberCount
+          filters { field operator values } url } } }
+        sessions(from: "2020-01-01T00:00:00Z", to: "2030-01-01T00:00:00Z", first: 5) {
+          edges { node { name startsAt endsAt level isOnline capacity bookedCount occupancyRate
+            teacher { name } room { name } } } } }""", None),
+    ("{ threads(category: SESSION, first: 0) { totalCount } }", None),
+    ("{ threads(category: NOPE) { totalCount } }", None),
+    ("{ viewer { nope } }", None),
+]
+
+
+@pytest.mark.parametrize(("document", "variables"), PARITY_DOCUMENTS)
+async def test_the_execution_shortcut_answers_exactly_what_graphql_core_answers(
+    app: Any, plain_app: Any, busy_club: tuple[StaffClient, str], document: str, variables: dict[str, Any] | None
+) -> None:
+    lea, thread = busy_club
+    variables = {"id": thread} if variables is None and "$id" in document else variables
+    answers = []
+    for application in (app, plain_app):
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            answers.append(await graphql(client, document, variables, token=lea.club.token("s1"), expect_status=None))
+    assert answers[0] == answers[1]

@@ -1,0 +1,118 @@
+"""The write path's cost: the SQL statements each mutation sends, pinned so a regression fails CI.
+
+Counted on the app's engine with `before_cursor_execute` over the whole request; transaction control
+(BEGIN, COMMIT, ROLLBACK) is not a statement, a batched insert (executemany) is one. A repeated token
+reads no staff user or club (the principal cache has them), and these payloads ask for the unread
+counts (1): the rest is the action, which locks and reads the thread in one statement, writes each table
+once, and never reads back what it wrote (the answer's thread view is built from it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.factories import ClubFixture
+from tests.inbox_client import StaffClient
+
+CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+REQUEST = 0  # a repeated token: the staff user and club come from the principal cache
+COUNTS = 1  # the payload's unreadCounts
+SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
+  message { id body } thread { id unreadCount sortKey activityAt } unreadCounts { total } userErrors { code } } }"""
+ACTION = """mutation($input: %s!) { %s(input: $input) {
+  thread { id unreadCount isFavorite isMuted isArchived sortKey activityAt } unreadCounts { total }
+  userErrors { code } } }"""
+
+
+@pytest.fixture
+def lea(http: httpx.AsyncClient, club: ClubFixture, sessions: async_sessionmaker[AsyncSession]) -> StaffClient:
+    return StaffClient(http, club, sessions, "s1")
+
+
+@contextmanager
+def statements(app: Any) -> Iterator[list[str]]:
+    engine = app.state.services.sessions.kw["bind"].sync_engine
+    sent: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not statement.lstrip().upper().startswith(CONTROL):
+            sent.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def listing(sent: list[str]) -> str:
+    return "\n".join(statement[:140] for statement in sent)
+
+
+def writes(sent: list[str]) -> list[str]:
+    """The writes, as verb and table: "INSERT message", "UPDATE club"."""
+    words = [statement.split() for statement in sent if not statement.startswith("SELECT")]
+    return [f"{w[0]} {w[2] if w[0] == 'INSERT' else w[1]}" for w in words]
+
+
+async def test_send_message_to_a_member_is_one_read_and_six_writes(app: Any, lea: StaffClient) -> None:
+    """Lock and read (thread, member's addresses, sender's state, anyone archived), then the message,
+    its delivery, the sender's read marker, the change stamp, the thread and the change log."""
+    thread = (await lea.start("Member", "m1"))["id"]
+    await lea.reply("m1", "question")
+    with statements(app) as sent:
+        data = await lea.ok(SEND, {"input": {"threadId": thread, "channel": "EMAIL", "body": "answer"}})
+    payload = data["sendMessage"]
+    assert payload["userErrors"] == [] and payload["thread"]["unreadCount"] == 0
+    assert payload["unreadCounts"]["total"] == 0
+    assert writes(sent) == ["INSERT message", "INSERT delivery", "INSERT thread_state", "UPDATE club",
+                            "UPDATE thread", "INSERT thread_change"], listing(sent)
+    assert len(sent) == REQUEST + 1 + 6 + COUNTS, listing(sent)
+
+
+async def test_a_send_to_an_archived_thread_also_restores_it_for_everyone(app: Any, lea: StaffClient) -> None:
+    thread = (await lea.start("Member", "m1"))["id"]
+    await lea.as_staff("s2").action("setThreadArchived", thread, True)
+    with statements(app) as sent:
+        await lea.ok(SEND, {"input": {"threadId": thread, "channel": "EMAIL", "body": "back"}})
+    assert "UPDATE thread_state" in writes(sent), listing(sent)
+    assert (await lea.as_staff("s2").thread(thread))["isArchived"] is False
+
+
+@pytest.mark.parametrize(("mutation", "value"), [
+    ("setThreadFavorite", True), ("setThreadMuted", True), ("setThreadArchived", True), ("markThreadRead", None),
+    ("markThreadUnread", None),
+])
+async def test_a_viewer_action_is_one_read_and_three_writes(app: Any, lea: StaffClient, mutation: str,
+                                                            value: bool | None) -> None:
+    """Lock and read (thread and the viewer's state), then the change stamp, the change log and the
+    viewer's state in one upsert."""
+    thread = (await lea.start("Member", "m1"))["id"]
+    await lea.send(thread, "staff wrote")
+    await lea.reply("m1", "member wrote")
+    if mutation == "markThreadUnread":
+        await lea.action("markThreadRead", thread)
+    input_type = "ThreadInput" if value is None else "SetThreadFlagInput"
+    variables: dict[str, Any] = {"threadId": thread, **({} if value is None else {"value": value})}
+    with statements(app) as sent:
+        data = await lea.ok(ACTION % (input_type, mutation), {"input": variables})
+    assert data[mutation]["userErrors"] == []
+    assert writes(sent) == ["UPDATE club", "INSERT thread_change", "INSERT thread_state"], listing(sent)
+    assert len(sent) == REQUEST + 1 + 3 + COUNTS, listing(sent)
+
+
+async def test_a_viewer_action_that_changes_nothing_writes_nothing(app: Any, lea: StaffClient) -> None:
+    thread = (await lea.start("Member", "m1"))["id"]
+    await lea.action("setThreadFavorite", thread, True)
+    with statements(app) as sent:
+        data = await lea.ok(ACTION % ("SetThreadFlagInput", "setThreadFavorite"),
+                            {"input": {"threadId": thread, "value": True}})
+    assert data["setThreadFavorite"]["thread"]["isFavorite"] is True
+    assert writes(sent) == [] and len(sent) == REQUEST + 1 + COUNTS, listing(sent)
