@@ -185,6 +185,7 @@ class ClubHub:
         self.messages: dict[int, set[MessagesSubscriber]] = defaultdict(set)
         self.counts: set[CountsSubscriber] = set()
         self._viewers: Counter[int] = Counter()
+        self.stamp: int | None = None  # a change stamp of the club, never ahead of what is committed
         self._joining: list[Subscriber] = []
         self._wanted = _nothing()
         self._wake = asyncio.Event()
@@ -243,6 +244,7 @@ class ClubHub:
         if kind in (RESET, OVERFLOW):
             self._wanted.merge(_Wanted(changes=True, reset=True, viewers=None, threads=None))
         elif kind == "thread":
+            self._saw_stamp(event.get("change_seq"))
             staff_id = event.get("staff_id")
             if staff_id is not None and staff_id not in self._viewers:
                 return  # another staff user's own state: nobody here sees it
@@ -253,6 +255,12 @@ class ClubHub:
         else:
             return
         self._wake.set()
+
+    def _saw_stamp(self, stamp: Any) -> None:
+        """Stamps come from committed changes (events, reads): the highest one seen stays a safe start
+        for a new subscriber (a change whose event is still on its way is sent to it, none is missed)."""
+        if isinstance(stamp, int) and self.stamp is not None:
+            self.stamp = max(self.stamp, stamp)
 
     # --- rounds -----------------------------------------------------------------------------------
 
@@ -329,6 +337,9 @@ class ClubHub:
                 select(Thread).where(Thread.id.in_(thread_ids)))).all()} if thread_ids else {}
             viewers = {s.viewer_id for s in joining if isinstance(s, CountsSubscriber)}
             counts = await unread_counts_for_viewers(session, viewers)
+        if self.stamp is None:
+            self.stamp = min((s.position or 0 for s in joining if isinstance(s, UpdatesSubscriber)
+                              and not s.catch_up), default=None)
         for subscriber in joining:
             if not subscriber.active:  # left while its position was read
                 continue
@@ -432,6 +443,7 @@ class ClubHub:
         if not entries:
             return False
         last_read = entries[-1][0].seq
+        self._saw_stamp(last_read)
         shared: dict[tuple[int, int], ThreadUpdateRow | None] = {}
         for subscriber in live:
             viewer, rows = subscriber.viewer_id, []
@@ -490,6 +502,13 @@ def share_loaders(ctx: Context, loaders: Loaders, views: Iterable[ThreadView | N
 
 
 _HUBS: WeakKeyDictionary[Any, dict[int, ClubHub]] = WeakKeyDictionary()
+
+
+def known_stamp(ctx: Context) -> int | None:
+    """A safe stamp to start a new live subscriber of the caller's club from, when this process's hub
+    of the club has one (so that subscribing costs no query)."""
+    hub = _HUBS.get(ctx.services.bus, {}).get(ctx.require_principal().club_id)
+    return hub.stamp if hub is not None else None
 
 
 def _forget(hub: ClubHub) -> None:

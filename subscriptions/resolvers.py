@@ -23,6 +23,7 @@ from subscriptions.hub import (
     ThreadUpdateRow,
     UpdatesSubscriber,
     joined,
+    known_stamp,
     share_loaders,
 )
 
@@ -65,8 +66,10 @@ async def thread_updated(ctx: Context, category: str | None, after: str | None) 
     position = decode_updates_cursor(staff_id, after) if after is not None else None
     live_from = None
     if position is None:  # the stamp as the client subscribes: a change it makes right after is sent
-        async with ctx.db() as session:
-            live_from = await club_change_seq(session, ctx.require_principal().club_id)
+        live_from = known_stamp(ctx)  # the club's hub here knows one already (no query) ...
+        if live_from is None:  # ... or this is the club's first subscriber in this process
+            async with ctx.db() as session:
+                live_from = await club_change_seq(session, ctx.require_principal().club_id)
     subscriber = UpdatesSubscriber(staff_id, category, position, live_from=live_from)
     with _counted(ctx):
         async with joined(ctx, subscriber, SAFETY_CHECK_SECONDS):

@@ -169,7 +169,9 @@ async def probe(database_url: str, redis_url: str, workdir: Path, count: int, st
             results["idle_cpu_percent"] = round(100 * (cpu_seconds(process.pid) - cpu) / idle_seconds, 2)
             results["rss_per_connection_after_idle_kib"] = round((rss_kib(process.pid) - base_rss) / count, 1)
 
+            sent_at = time.monotonic()
             started = await send("to everyone")
+            results["fan_out_mutation_ms"] = round((time.monotonic() - sent_at) * 1000, 1)
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and sum(1 for s in subscribers if s.received or s.failed) < count:
                 await asyncio.sleep(0.05)
@@ -191,6 +193,7 @@ async def probe(database_url: str, redis_url: str, workdir: Path, count: int, st
     finally:
         process.terminate()
         process.wait(timeout=30)
+        results["server_log_tail"] = (workdir / "serve.log").read_text()[-2000:]
     return results
 
 
