@@ -475,6 +475,31 @@ async def test_after_a_reconnect_the_chat_the_list_and_the_badges_resume_from_th
     await expect(history.filter(has_text="Written while you were away")).to_have_count(1)  # once, not twice
 
 
+async def test_the_list_scrolls_down_to_its_next_pages_and_the_history_up_to_older_messages(
+    lea: Page, server: InboxServer
+) -> None:
+    total = (await api(server, "{ threads(category: MEMBER) { totalCount } }"))["threads"]["totalCount"]
+    assert total > 30  # more than the first page
+    await threads(lea).get_by_role("listitem").last.scroll_into_view_if_needed()
+    await until(lambda: _equals(threads(lea).get_by_role("listitem").count(), total))
+    assert len(set(await titles(lea))) == total
+
+    (thread,) = await claim_threads(server, 1)
+    for n in range(40):
+        data = await api(server, """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
+            userErrors { code } } }""", {"input": {"threadId": thread["id"], "channel": "EMAIL",
+                                                   "body": f"Note {n:02d}"}})
+        assert data["sendMessage"]["userErrors"] == []
+    main = await open_chat(lea, thread["title"])
+    history = main.get_by_role("list", name="Messages").get_by_role("listitem")
+    await expect(history.filter(has_text="Note 39")).to_be_visible()
+    await expect(history.filter(has_text="Note 00")).to_have_count(0)  # the newest page only
+    await history.first.scroll_into_view_if_needed()
+    await expect(history.filter(has_text="Note 00")).to_have_count(1)
+    bodies = [b for b in await history.all_inner_texts() if "Note " in b]
+    assert [re.search(r"Note \d\d", b).group() for b in bodies] == [f"Note {n:02d}" for n in range(40)]
+
+
 async def test_signing_in_with_the_token_form_and_an_expired_session(browser: Browser, server: InboxServer) -> None:
     context = await offline_context(browser, server.url)
     page = await context.new_page()
