@@ -280,6 +280,26 @@ async def test_mark_as_unread_shows_a_red_1(lea: Page, server: InboxServer) -> N
     await until(lambda: _equals(category_count(lea), before))
 
 
+async def test_the_menu_works_from_the_keyboard(lea: Page, server: InboxServer) -> None:
+    (thread,) = await claim_threads(server, 1)
+    title = thread["title"]
+    await item(lea, title).get_by_role("button", name=title, exact=True).focus()
+    await lea.keyboard.press("Tab")
+    actions = lea.get_by_role("button", name=f"Actions for {title}", exact=True)
+    await expect(actions).to_be_focused()
+    assert await actions.evaluate("b => getComputedStyle(b).opacity") == "1"  # shown when focused
+    await lea.keyboard.press("Enter")
+    menu = lea.get_by_role("menu")
+    await expect(menu.get_by_role("menuitem", name="Mark as unread", exact=True)).to_be_focused()
+    await lea.keyboard.press("ArrowDown")
+    await expect(menu.get_by_role("menuitem", name="Add to favorites", exact=True)).to_be_focused()
+    await lea.keyboard.press("Enter")
+    await expect(item(lea, title).get_by_label("Favorite", exact=True)).to_be_visible()
+    await expect(actions).to_be_focused()
+    await set_flag(server, "setThreadFavorite", thread, False)  # as the next scenarios expect
+    await expect(item(lea, title).get_by_label("Favorite", exact=True)).to_have_count(0)
+
+
 async def _equals(value: Awaitable[Any], expected: Any) -> bool:
     return await value == expected
 
