@@ -9,6 +9,7 @@ INBOX_WRITE_SCREENSHOTS=1, else into the test's temporary folder).
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import re
 import time
@@ -22,7 +23,11 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 from playwright.async_api import Browser, Locator, Page, Route, expect
+from sqlalchemy import select
 
+from inbox.actions import record_member_reply
+from models import Club
+from models.engine import club_session, create_engine, session_factory
 from tests.browser import InboxServer, chromium, offline_context, signed_in_page, staff_token
 from tests.databases import fresh_database
 from tests.servers import post_sms
@@ -77,7 +82,7 @@ async def claim_threads(server: InboxServer, count: int) -> list[dict[str, Any]]
     """Read member threads of the first page, below its top, that no scenario touched yet."""
     data = await api(server, """{ threads(category: MEMBER, first: 30) { edges { node {
         id title unreadCount isFavorite isMuted lastMessage { id }
-        target { ... on Member { phone } } } } } }""")
+        target { ... on Member { id phone } } } } } }""")
     nodes = [edge["node"] for edge in data["threads"]["edges"]]
     titles = [node["title"] for node in nodes]
     phones = [node["target"]["phone"] for node in nodes]
@@ -90,12 +95,34 @@ async def claim_threads(server: InboxServer, count: int) -> list[dict[str, Any]]
     return chosen
 
 
+async def set_flag(server: InboxServer, mutation: str, thread: dict[str, Any], value: bool) -> None:
+    data = await api(server, f"mutation($id: ID!, $value: Boolean!) {{ {mutation}(input: {{threadId: $id, "
+                             "value: $value}) { userErrors { code } } }", {"id": thread["id"], "value": value})
+    assert data[mutation]["userErrors"] == []
+
+
 async def member_replies(server: InboxServer, phone: str, body: str) -> None:
     """The member answers by SMS: Twilio's signed webhook to the server."""
     async with httpx.AsyncClient(base_url=server.url) as http:
         response = await post_sms(http, From=phone, To=DEMO_SMS_NUMBER, Body=body,
                                   MessageSid=f"SM{uuid.uuid4().hex}")
     assert response.status_code < 300, response.text
+
+
+async def member_replies_while_the_server_is_down(server: InboxServer, thread: dict[str, Any], body: str) -> None:
+    """The same domain function the webhooks call, straight on the database: no server sees it happen."""
+    encoded = thread["target"]["id"]
+    member_id = int(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode().split(":")[1])
+    engine = create_engine(server.database_url)
+    try:
+        factory = session_factory(engine)
+        async with factory() as session:
+            club_id = await session.scalar(select(Club.id).where(Club.slug == "riverside"))
+        assert club_id is not None
+        async with club_session(factory, club_id) as session:
+            await record_member_reply(session, club_id, member_id, channel="SMS", body=body)
+    finally:
+        await engine.dispose()
 
 
 # --- the page, through ui.md's roles and names ---------------------------------------------------------
@@ -163,8 +190,7 @@ async def test_the_first_list_paints_in_one_request_and_the_three_panes_are_show
 ) -> None:
     favorite, muted = await claim_threads(server, 2)  # so that the screenshots show ⭐, 🔕 and a grey badge
     for mutation, thread in (("setThreadFavorite", favorite), ("setThreadMuted", muted)):
-        await api(server, f"mutation($id: ID!) {{ {mutation}(input: {{threadId: $id, value: true}}) "
-                          "{ userErrors { code } } }", {"id": thread["id"]})
+        await set_flag(server, mutation, thread, True)
     await member_replies(server, muted["target"]["phone"], "Sorry, I can't make it on Friday.")
     context = await offline_context(browser, server.url)
     requests: list[str] = []
@@ -226,9 +252,8 @@ async def test_the_first_list_paints_in_one_request_and_the_three_panes_are_show
     await page.screenshot(path=screenshot_path(tmp_path, "new-chat-session.png"))
     assert page.errors == []  # type: ignore[attr-defined]
     await context.close()
-    for mutation, thread in (("setThreadFavorite", favorite), ("setThreadMuted", muted)):  # as the others expect
-        await api(server, f"mutation($id: ID!) {{ {mutation}(input: {{threadId: $id, value: false}}) "
-                          "{ userErrors { code } } }", {"id": thread["id"]})
+    for mutation, thread in (("setThreadFavorite", favorite), ("setThreadMuted", muted)):
+        await set_flag(server, mutation, thread, False)  # as the next scenarios expect
 
 
 async def _first_title_of(server: InboxServer, category: str) -> str:
@@ -253,6 +278,26 @@ async def test_mark_as_unread_shows_a_red_1(lea: Page, server: InboxServer) -> N
     await open_chat(lea, title)  # opening reads it
     await expect(item(lea, title)).to_have_count(0)  # out of "Unread" at once
     await until(lambda: _equals(category_count(lea), before))
+
+
+async def test_the_menu_works_from_the_keyboard(lea: Page, server: InboxServer) -> None:
+    (thread,) = await claim_threads(server, 1)
+    title = thread["title"]
+    await item(lea, title).get_by_role("button", name=title, exact=True).focus()
+    await lea.keyboard.press("Tab")
+    actions = lea.get_by_role("button", name=f"Actions for {title}", exact=True)
+    await expect(actions).to_be_focused()
+    assert await actions.evaluate("b => getComputedStyle(b).opacity") == "1"  # shown when focused
+    await lea.keyboard.press("Enter")
+    menu = lea.get_by_role("menu")
+    await expect(menu.get_by_role("menuitem", name="Mark as unread", exact=True)).to_be_focused()
+    await lea.keyboard.press("ArrowDown")
+    await expect(menu.get_by_role("menuitem", name="Add to favorites", exact=True)).to_be_focused()
+    await lea.keyboard.press("Enter")
+    await expect(item(lea, title).get_by_label("Favorite", exact=True)).to_be_visible()
+    await expect(actions).to_be_focused()
+    await set_flag(server, "setThreadFavorite", thread, False)  # as the next scenarios expect
+    await expect(item(lea, title).get_by_label("Favorite", exact=True)).to_have_count(0)
 
 
 async def _equals(value: Awaitable[Any], expected: Any) -> bool:
@@ -377,6 +422,9 @@ async def test_a_second_user_sees_a_sent_message_live_and_never_the_first_users_
     assert (await menu_labels(tom, favorite["title"]))[1] == "Add to favorites"
     assert tom.errors == []  # type: ignore[attr-defined]
     await tom_context.close()
+    for mutation, thread in (("setThreadFavorite", favorite), ("setThreadMuted", muted),
+                             ("setThreadArchived", archived)):
+        await set_flag(server, mutation, thread, False)  # as the next scenarios expect
 
 
 async def test_the_pencil_starts_a_member_a_smartlist_and_a_session_chat(lea: Page, server: InboxServer) -> None:
@@ -426,6 +474,50 @@ async def test_the_pencil_starts_a_member_a_smartlist_and_a_session_chat(lea: Pa
     await dialog.get_by_role("listbox", name="Results").get_by_role("option", name=option, exact=True).click()
     await expect(main.get_by_role("heading", level=1)).to_contain_text(session["name"])
     await expect(details.get_by_role("link", name="Open session")).to_be_visible()
+
+
+async def test_after_a_reconnect_the_chat_the_list_and_the_badges_resume_from_their_cursors(
+    lea: Page, server: InboxServer
+) -> None:
+    opened, other = await claim_threads(server, 2)
+    main = await open_chat(lea, opened["title"])
+    before = await category_count(lea)
+    await asyncio.to_thread(server.stop)
+    await member_replies_while_the_server_is_down(server, opened, "Written while you were away")
+    await member_replies_while_the_server_is_down(server, other, "Me too, while you were away")
+    await asyncio.to_thread(server.start)
+    history = main.get_by_role("list", name="Messages").get_by_role("listitem")
+    await expect(history.filter(has_text="Written while you were away")).to_have_count(1, timeout=20_000)
+    await until(lambda: _equals(_first_title(lea), other["title"]), timeout=20)
+    await expect(item(lea, other["title"]).get_by_label("1 unread", exact=True)).to_be_visible()
+    await until(lambda: _equals(category_count(lea), before + 1))  # the open chat was read on arrival
+    await lea.wait_for_timeout(500)
+    await expect(history.filter(has_text="Written while you were away")).to_have_count(1)  # once, not twice
+
+
+async def test_the_list_scrolls_down_to_its_next_pages_and_the_history_up_to_older_messages(
+    lea: Page, server: InboxServer
+) -> None:
+    total = (await api(server, "{ threads(category: MEMBER) { totalCount } }"))["threads"]["totalCount"]
+    assert total > 30  # more than the first page
+    await threads(lea).get_by_role("listitem").last.scroll_into_view_if_needed()
+    await until(lambda: _equals(threads(lea).get_by_role("listitem").count(), total))
+    assert len(set(await titles(lea))) == total
+
+    (thread,) = await claim_threads(server, 1)
+    for n in range(40):
+        data = await api(server, """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
+            userErrors { code } } }""", {"input": {"threadId": thread["id"], "channel": "EMAIL",
+                                                   "body": f"Note {n:02d}"}})
+        assert data["sendMessage"]["userErrors"] == []
+    main = await open_chat(lea, thread["title"])
+    history = main.get_by_role("list", name="Messages").get_by_role("listitem")
+    await expect(history.filter(has_text="Note 39")).to_be_visible()
+    await expect(history.filter(has_text="Note 00")).to_have_count(0)  # the newest page only
+    await history.first.scroll_into_view_if_needed()
+    await expect(history.filter(has_text="Note 00")).to_have_count(1)
+    bodies = [b for b in await history.all_inner_texts() if "Note " in b]
+    assert [re.search(r"Note \d\d", b).group() for b in bodies] == [f"Note {n:02d}" for n in range(40)]
 
 
 async def test_signing_in_with_the_token_form_and_an_expired_session(browser: Browser, server: InboxServer) -> None:

@@ -33,6 +33,8 @@ export class Api {
       lazy: true,
       retryAttempts: Infinity,
       shouldRetry: (event) => !(event && event.code === 4403),
+      retryWait: (retries) => new Promise((resolve) => setTimeout(resolve,
+        Math.min(500 * 2 ** retries, 4000) + Math.random() * 300)),
       on: {
         closed: (event) => {
           if (event && event.code === 4403) this.onExpired();

@@ -92,10 +92,14 @@ function Inbox({ onExpired }) {
     return () => { current = false; if (subscription) subscription.dispose(); };
   }, [category, status, search]);
 
+  const listKey = useRef("");
+  listKey.current = `${category}/${status}/${search}`;
   const more = async () => {
     if (!list.hasNextPage || list.loading) return;
+    const key = listKey.current;
     setList((l) => ({ ...l, loading: true }));
     const data = await api.request(Q.THREADS, { category, status, search: search || null, after: list.endCursor });
+    if (key !== listKey.current) return;  // the filter changed meanwhile: that page is of another list
     const page = data.threads;
     setList((l) => ({ items: [...l.items, ...page.edges.map((e) => e.node).filter((t) => !l.items.some((i) => i.id === t.id))],
       hasNextPage: page.pageInfo.hasNextPage, endCursor: page.pageInfo.endCursor, loading: false }));
