@@ -1,5 +1,5 @@
 // The chat list pane: categories, status, search, the pencil, and the threads with their "…" menus.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { html } from "./html.js";
 import { listDate } from "./format.js";
 import { CATEGORIES, STATUSES, availableActions } from "./threads.js";
@@ -18,17 +18,19 @@ export { Flags };
 
 function ActionsMenu({ thread, onAction, onClose, returnFocus }) {
   const menu = useRef(null);
-  useEffect(() => {
+  useLayoutEffect(() => {  // before the browser paints it: a key pressed at once reaches the menu
     menu.current.querySelector("[role=menuitem]").focus();
     const away = (event) => { if (!menu.current.parentElement.contains(event.target)) onClose(); };
+    // Escape closes it even when focus left it (a live update can move the thread, and its menu, in the list).
+    const escape = (event) => { if (event.key === "Escape") { onClose(); returnFocus(); } };
     document.addEventListener("pointerdown", away);
-    return () => document.removeEventListener("pointerdown", away);
+    document.addEventListener("keydown", escape);
+    return () => { document.removeEventListener("pointerdown", away); document.removeEventListener("keydown", escape); };
   }, []);
   const keydown = (event) => {
     const items = [...menu.current.querySelectorAll("[role=menuitem]")];
     const at = items.indexOf(document.activeElement);
-    if (event.key === "Escape") { onClose(); returnFocus(); }
-    else if (event.key === "ArrowDown") { items[(at + 1) % items.length].focus(); event.preventDefault(); }
+    if (event.key === "ArrowDown") { items[(at + 1) % items.length].focus(); event.preventDefault(); }
     else if (event.key === "ArrowUp") { items[(at - 1 + items.length) % items.length].focus(); event.preventDefault(); }
   };
   return html`<ul role="menu" class="menu" ref=${menu} aria-label=${`Actions for ${thread.title}`}
