@@ -1,4 +1,4 @@
-"""The repository stands alone: no file refers to the team's workspace beside it (`../shared`) or to
+"""The repository stands alone: no file refers to the team's workspace folder beside it, or to
 numbered notes a reader of the repository cannot open. The contract check is the one exception."""
 
 from __future__ import annotations
