@@ -9,21 +9,18 @@ history page brings each message's author with it. And the execution shortcut fo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.factory import create_app
 from inbox.settings import Settings
 from tests.factories import ClubFixture, graphql
 from tests.inbox_client import StaffClient
-
-CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
+from tests.statements import statements
 
 # What the web inbox's list asks (the union target, the preview, the flags, the cursors).
 THREADS_PAGE = """query($status: ThreadStatusFilter, $after: String) {
@@ -42,22 +39,6 @@ HISTORY_PAGE = """query($id: ID!) { thread(id: $id) { id title messages(last: 30
     deliverySummary { total queued sent delivered failed skipped } } } } } }"""
 MEMBER_PICKER = """query($search: String) { members(search: $search, first: 20) {
   edges { node { id fullName email phone tags thread { id unreadCount } } } } }"""
-
-
-@contextmanager
-def statements(app: Any) -> Iterator[list[str]]:
-    engine = app.state.services.sessions.kw["bind"].sync_engine
-    sent: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith(CONTROL):
-            sent.append(" ".join(statement.split())[:160])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

@@ -9,19 +9,16 @@ writes each table once, and never reads back what it wrote (the answer's thread 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from tests.factories import ClubFixture
 from tests.inbox_client import StaffClient
+from tests.statements import statements
 
-CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 COUNTS = 1  # the payload's unreadCounts
 SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
   message { id body } thread { id unreadCount sortKey activityAt } unreadCounts { total } userErrors { code } } }"""
@@ -33,22 +30,6 @@ ACTION = """mutation($input: %s!) { %s(input: $input) {
 @pytest.fixture
 def lea(http: httpx.AsyncClient, club: ClubFixture, sessions: async_sessionmaker[AsyncSession]) -> StaffClient:
     return StaffClient(http, club, sessions, "s1")
-
-
-@contextmanager
-def statements(app: Any) -> Iterator[list[str]]:
-    engine = app.state.services.sessions.kw["bind"].sync_engine
-    sent: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if not statement.lstrip().upper().startswith(CONTROL):
-            sent.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 def listing(sent: list[str]) -> str:
