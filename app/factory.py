@@ -28,7 +28,7 @@ from inbox.changes import prune_change_log_forever
 from inbox.database import engine_from_settings
 from inbox.ratelimit import rate_limiter_from_url
 from inbox.settings import Settings, get_settings
-from models.engine import session_factory
+from models.engine import read_session_factory, session_factory
 from resolvers.context import Services
 from schema import build_schema
 
@@ -63,7 +63,8 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
         sessions = session_factory(engine)
         async with running(settings, sessions, with_dispatcher=run_dispatcher) as runtime:
             pruning = asyncio.create_task(prune_change_log_forever(sessions), name="inbox-change-log-pruning")
-            services = Services(settings=settings, sessions=sessions, rate_limiter=rate_limiter, bus=runtime.bus,
+            services = Services(settings=settings, sessions=sessions, read_sessions=read_session_factory(engine),
+                                rate_limiter=rate_limiter, bus=runtime.bus,
                                 metrics=metrics, delivery_changes=runtime.delivery_changes)
             services_holder["services"] = services
             app.state.services = services

@@ -17,6 +17,7 @@ from models.base import ClubScoped
 
 CLUB_ID = "club_id"
 WRITE = "write"
+READ_ONLY = "read_only"
 
 
 def create_engine(
@@ -71,6 +72,15 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+def read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for reads, outside any transaction on PostgreSQL: no BEGIN and ROLLBACK round trips
+    around a request's one or two statements (each is consistent by itself). Writing in one fails.
+    SQLite keeps its local transactions, which cost no round trip."""
+    if engine.dialect.name == "postgresql":
+        engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return async_sessionmaker(engine, expire_on_commit=False, info={READ_ONLY: True})
+
+
 def club_session(factory: async_sessionmaker[AsyncSession], club_id: int) -> AsyncSession:
     """A session whose ORM queries only ever see `club_id`'s rows."""
     session = factory()
@@ -81,6 +91,8 @@ def club_session(factory: async_sessionmaker[AsyncSession], club_id: int) -> Asy
 async def begin_write(session: AsyncSession) -> None:
     """Start a read-write transaction; on SQLite it takes the write lock up front, so two writers
     wait for each other instead of failing with "database is locked" on lock upgrade."""
+    if session.info.get(READ_ONLY):
+        raise RuntimeError("a write began in a read session: writes take Context.write_db()")
     await session.connection(execution_options={WRITE: True})
 
 

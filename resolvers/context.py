@@ -28,6 +28,8 @@ class Services:
 
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession] | None = None
+    """Sessions outside any transaction, for reads (`models.engine.read_session_factory`)."""
     rate_limiter: Any = None
     bus: Any = None
     metrics: Any = None
@@ -95,8 +97,15 @@ class Context:
 
     @asynccontextmanager
     async def db(self) -> AsyncIterator[AsyncSession]:
-        """A session that sees only the caller's club. One per resolver: never share one
+        """A session for reads that sees only the caller's club. One per resolver: never share one
         across concurrently resolving fields."""
+        principal = self.require_principal()
+        async with club_session(self.services.read_sessions or self.services.sessions, principal.club_id) as session:
+            yield session
+
+    @asynccontextmanager
+    async def write_db(self) -> AsyncIterator[AsyncSession]:
+        """A session for one domain action (it begins the write transaction itself)."""
         principal = self.require_principal()
         async with club_session(self.services.sessions, principal.club_id) as session:
             yield session

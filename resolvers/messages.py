@@ -56,7 +56,7 @@ async def send(ctx: Context, *, thread_id: str, channel: str, body: str, subject
     draft = Draft(thread_id=pk, channel=channel, body=body, subject=subject, include_waitlist=include_waitlist,
                   idempotency_key=idempotency_key)
     club = await ctx.club()
-    async with ctx.db() as session:
+    async with ctx.write_db() as session:
         sent = await actions.send_message(session, ctx.services.bus, staff_id=principal.staff_id, club=club,
                                           draft=draft)
     ctx.loaders.messages.prime(sent.message.id, sent.message)

@@ -56,7 +56,7 @@ async def smartlists(ctx: Context, *, search: str | None, first: int | None, aft
 
 async def create(ctx: Context, *, name: str, description: str | None, filters: list[dict[str, Any]]) -> Smartlist:
     principal = ctx.require_principal()
-    async with ctx.db() as session:
+    async with ctx.write_db() as session:
         return await actions.create_smartlist(session, club_id=principal.club_id, name=name, description=description,
                                               filters=filters)
 

@@ -43,7 +43,7 @@ async def start_thread(ctx: Context, target_id: str) -> tuple[ThreadView, bool]:
     if decoded is None:
         raise UserError("NOT_FOUND", "No such member, smartlist or session", ["input", "targetId"])
     principal = ctx.require_principal()
-    async with ctx.db() as session:
+    async with ctx.write_db() as session:
         return await actions.start_thread(session, ctx.services.bus, club_id=principal.club_id,
                                           viewer_id=principal.staff_id, category=CATEGORY_OF_TYPE[decoded[0]],
                                           target_id=decoded[1])
@@ -64,19 +64,19 @@ def _staff_id(ctx: Context) -> int:
 
 async def mark_read(ctx: Context, thread_id: str, up_to: str | None) -> ThreadOutcome:
     pk = _thread_pk(thread_id)
-    async with ctx.db() as session:
+    async with ctx.write_db() as session:
         return await actions.mark_thread_read(session, ctx.services.bus, staff_id=_staff_id(ctx), thread_id=pk,
                                               up_to=up_to)
 
 
 async def mark_unread(ctx: Context, thread_id: str) -> ThreadOutcome:
     pk = _thread_pk(thread_id)
-    async with ctx.db() as session:
+    async with ctx.write_db() as session:
         return await actions.mark_thread_unread(session, ctx.services.bus, staff_id=_staff_id(ctx), thread_id=pk)
 
 
 async def set_flag(ctx: Context, thread_id: str, flag: Flag, value: bool) -> ThreadOutcome:
     pk = _thread_pk(thread_id)
-    async with ctx.db() as session:
+    async with ctx.write_db() as session:
         return await actions.set_thread_flag(session, ctx.services.bus, staff_id=_staff_id(ctx), thread_id=pk,
                                              flag=flag, value=value)

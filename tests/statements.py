@@ -27,3 +27,29 @@ def statements(app: Any) -> Iterator[list[str]]:
         yield sent
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+@contextmanager
+def wire(app: Any) -> Iterator[list[str]]:
+    """What asyncpg sends as plain queries inside the block (PostgreSQL only): transaction control
+    and unprepared statements; the prepared statements SQLAlchemy runs are not logged by asyncpg."""
+    engine = app.state.services.sessions.kw["bind"].sync_engine
+    sent: list[str] = []
+    watched: list[Any] = []
+
+    def record(logged: Any) -> None:
+        sent.append(" ".join(logged.query.split()))
+
+    def watch(dbapi_connection: Any, *args: Any) -> None:
+        connection = dbapi_connection.driver_connection
+        if connection not in watched:
+            connection.add_query_logger(record)
+            watched.append(connection)
+
+    event.listen(engine, "checkout", watch)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "checkout", watch)
+        for connection in watched:
+            connection.remove_query_logger(record)

@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.factory import create_app
 from inbox.settings import Settings
+from models.engine import begin_write, club_session
 from tests.factories import ClubFixture, graphql
 from tests.inbox_client import StaffClient
-from tests.statements import statements
+from tests.statements import CONTROL, statements, wire
 
 # What the web inbox's list asks (the union target, the preview, the flags, the cursors).
 THREADS_PAGE = """query($status: ThreadStatusFilter, $after: String) {
@@ -84,6 +85,29 @@ async def test_a_thread_page_is_one_statement_with_or_without_a_cursor(
     # An empty page has no row to carry the change stamp and the count: they take a statement each.
     n, sent = await count(app, lea, THREADS_PAGE, {"status": "FAVORITES", "after": after})
     assert n == 3, sent
+
+
+async def test_reads_run_outside_a_transaction_and_writes_inside_one(
+    app: Any, busy_club: tuple[StaffClient, str], database_url: str
+) -> None:
+    """On PostgreSQL a page's statements go alone: no BEGIN and ROLLBACK round trips around them."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite's transactions are local: no round trip to save")
+    lea, thread = busy_club
+    await lea.ok(THREADS_PAGE, {"status": None})
+    with wire(app) as sent:
+        await lea.ok(THREADS_PAGE, {"status": None})
+        await lea.ok(HISTORY_PAGE, {"id": thread})
+    assert not [query for query in sent if query.upper().startswith(CONTROL)], sent
+    with wire(app) as sent:
+        await lea.action("setThreadFavorite", thread, True)
+    assert sent[0].upper().startswith("BEGIN") and sent[1].upper().startswith("COMMIT"), sent
+
+
+async def test_a_write_in_a_read_session_fails_before_writing(app: Any, club: ClubFixture) -> None:
+    async with club_session(app.state.services.read_sessions, club.club_id) as session:
+        with pytest.raises(RuntimeError, match="read session"):
+            await begin_write(session)
 
 
 async def test_a_history_page_brings_its_authors_and_costs_three_statements(
