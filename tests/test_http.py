@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import httpx
 
 from app.factory import create_app
+from app.graphql_view import InboxGraphQL
 from inbox.settings import Settings
 from tests.factories import TEST_SECRET, ClubFixture, graphql
 
@@ -137,3 +139,11 @@ async def test_metrics_report_latency_by_operation_subscriptions_events_and_deli
     assert 'inbox_graphql_request_seconds_count{operation="query Inbox"}' in text
     for name in ("inbox_open_subscriptions", "inbox_events_published", 'inbox_deliveries{status="QUEUED"}'):
         assert name in text
+
+
+def test_responses_are_utf8_json_and_what_orjson_cannot_encode_still_encodes() -> None:
+    encode = InboxGraphQL.encode_json
+    body = encode(None, {"data": {"name": "Léa Müller", "n": 2**70}})  # type: ignore[arg-type]
+    assert json.loads(body) == {"data": {"name": "Léa Müller", "n": 2**70}}
+    assert json.loads(encode(None, {"data": {"name": "Léa"}})) == {"data": {"name": "Léa"}}  # type: ignore[arg-type]
+    assert "Léa".encode() in encode(None, {"data": {"name": "Léa"}})  # type: ignore[arg-type, operator]
