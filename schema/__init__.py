@@ -44,7 +44,7 @@ def build_schema(*, production: bool = False, fast_execution: bool = True) -> st
         scalar_overrides=SCALAR_OVERRIDES,
     )
     if fast_execution:
-        schema.execution_context_class = fast_execution_context(schema._schema)
+        schema.execution_context_class = fast_execution_context(schema._schema, schema.config.info_class)
     guard_mutation_inputs(schema)
     return schema
 

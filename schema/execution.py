@@ -1,45 +1,82 @@
-"""A faster path through graphql-core's executor for the most common field of all: a plain attribute
-of a leaf type (a name, a count, a date, an enum), or a leaf computed by a plain method of the type
-(no arguments, no info, sync: a cursor, a sort key).
+"""A faster path through graphql-core's executor for the fields that need none of its machinery.
 
-A threads page resolves about a thousand fields; two thirds of them are such attributes, and
-graphql-core spends most of its per-field time building a resolve info, reading arguments and
-dispatching the completion, none of which they need. This execution context answers them with one
-`getattr` and the type's output coercion. Anything else — an error, a null, an argument, a resolver,
-middleware — goes through graphql-core unchanged, so answers are identical (tests run both ways).
+A threads page resolves about a thousand fields. graphql-core spends most of its per-field time on
+things a plain field never uses: strawberry's resolver chain (argument conversion, extension
+wrappers, a new `Info` per call), argument coercion, a field lookup. This execution context decides
+once per schema how each field can be read, and reads it directly:
+
+- a plain leaf (an attribute, or a method taking only `self`, e.g. a cursor): `getattr` or the
+  method, then the type's output coercion — no resolve info at all;
+- a list of plain leaves (tags): the list read and each item coerced;
+- any other attribute (an object, a connection, a union) or a sync method taking only `self` and
+  `info`: read directly with a resolve info, then completed by graphql-core as usual.
+
+Completion, errors, nulls and awaitables go through graphql-core's own methods (`complete_value`,
+`complete_awaitable_value`, `handle_field_error`), so answers are identical; anything unusual (an
+argument, a field extension, middleware, a null in a leaf fast path) takes graphql-core's path
+unchanged. Tests run documents both ways; `INBOX_FAST_EXECUTION=0` turns the shortcut off.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any
 
 from graphql import (
     GraphQLLeafType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLOutputType,
     GraphQLSchema,
     Undefined,
     is_leaf_type,
     is_object_type,
 )
+from graphql.execution.executor import to_nodes
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.field import StrawberryField
 
 
 @dataclass(frozen=True, slots=True)
 class LeafAttribute:
-    read: Callable[[Any], Any]  # the source object -> the field's value
+    """A leaf read with no resolve info: the source object -> the value to coerce."""
+
+    read: Callable[[Any], Any]
     leaf_type: GraphQLLeafType
     non_null: bool
 
 
-def _reader(strawberry_field: Any, field: Any) -> Callable[[Any], Any] | None:
-    """How to read the field off its source without graphql-core's resolve machinery, if it is plain."""
-    if field.args or strawberry_field.extensions:
-        return None
+@dataclass(frozen=True, slots=True)
+class LeafList:
+    """A list of leaves read with no resolve info (tags): each item is coerced."""
+
+    read: Callable[[Any], Any]
+    leaf_type: GraphQLLeafType
+    non_null: bool
+
+
+@dataclass(frozen=True, slots=True)
+class DirectField:
+    """Any other plain field: read (with the resolve info when the method asks for it), then
+    completed by graphql-core."""
+
+    read: Callable[[Any, Any], Any]  # (source, graphql-core resolve info) -> the field's value
+
+
+FieldPlan = LeafAttribute | LeafList | DirectField
+
+
+def _strawberry_field(field: Any) -> StrawberryField | None:
+    found = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
+    return found if isinstance(found, StrawberryField) else None
+
+
+def _leaf_reader(strawberry_field: StrawberryField, field: Any) -> Callable[[Any], Any] | None:
+    """How to read the field off its source with no resolve info, if it needs none."""
     if getattr(field.resolve, "_is_default", False) and strawberry_field.python_name:
         return attrgetter(strawberry_field.python_name)
     resolver = strawberry_field.base_resolver
@@ -50,39 +87,79 @@ def _reader(strawberry_field: Any, field: Any) -> Callable[[Any], Any] | None:
     return method
 
 
-def leaf_attributes(schema: GraphQLSchema) -> dict[tuple[str, str], LeafAttribute]:
-    """(type name, field name) -> how to read it, for every plain leaf field of the schema."""
-    plans: dict[tuple[str, str], LeafAttribute] = {}
+def _direct_reader(strawberry_field: StrawberryField, field: Any, info_class: type) -> Callable[[Any, Any], Any] | None:
+    """How to read a field whose value graphql-core completes: an attribute, or a sync method of
+    `self` and `info` only (called as strawberry would call it, with a strawberry `Info`)."""
+    if getattr(field.resolve, "_is_default", False) and strawberry_field.python_name:
+        read = attrgetter(strawberry_field.python_name)
+        return lambda source, _info: read(source)
+    resolver = strawberry_field.base_resolver
+    if (resolver is None or resolver.is_async or resolver.arguments or resolver.self_parameter is None
+            or resolver.root_parameter or resolver.parent_parameter):
+        return None
+    if resolver.info_parameter is None:
+        return lambda source, _info: resolver(source)
+    name = resolver.info_parameter.name
+
+    def read_with_info(source: Any, info: Any) -> Any:
+        return resolver(source, **{name: info_class(_raw_info=info, _field=strawberry_field)})
+
+    return read_with_info
+
+
+def _leaf_of(graphql_type: GraphQLOutputType) -> tuple[Any, bool]:
+    non_null = isinstance(graphql_type, GraphQLNonNull)
+    return (graphql_type.of_type if non_null else graphql_type), non_null
+
+
+def field_plans(schema: GraphQLSchema, info_class: type) -> dict[tuple[str, str], FieldPlan]:
+    """(type name, field name) -> how to read it, for every plain field of the schema."""
+    plans: dict[tuple[str, str], FieldPlan] = {}
     for type_name, graphql_type in schema.type_map.items():
         if type_name.startswith("__") or not is_object_type(graphql_type):
             continue
         assert isinstance(graphql_type, GraphQLObjectType)
         for field_name, field in graphql_type.fields.items():
-            strawberry_field = (field.extensions or {}).get(GraphQLCoreConverter.DEFINITION_BACKREF)
-            read = None if strawberry_field is None else _reader(strawberry_field, field)
-            non_null = isinstance(field.type, GraphQLNonNull)
-            leaf = field.type.of_type if non_null else field.type
-            if read is not None and is_leaf_type(leaf):
-                plans[(type_name, field_name)] = LeafAttribute(read, leaf, non_null)
+            strawberry_field = _strawberry_field(field)
+            if strawberry_field is None or field.args or strawberry_field.extensions:
+                continue
+            plan = _plan(strawberry_field, field, info_class)
+            if plan is not None:
+                plans[(type_name, field_name)] = plan
     return plans
 
 
-class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's execution, with plain leaf attributes answered directly."""
+def _plan(strawberry_field: StrawberryField, field: Any, info_class: type) -> FieldPlan | None:
+    inner, non_null = _leaf_of(field.type)
+    leaf_read = _leaf_reader(strawberry_field, field)
+    if leaf_read is not None and is_leaf_type(inner):
+        return LeafAttribute(leaf_read, inner, non_null)
+    if leaf_read is not None and isinstance(inner, GraphQLList):
+        item, items_non_null = _leaf_of(inner.of_type)
+        if is_leaf_type(item) and items_non_null:
+            return LeafList(leaf_read, item, non_null)
+    direct_read = _direct_reader(strawberry_field, field, info_class)
+    return None if direct_read is None else DirectField(direct_read)
 
-    leaf_plans: dict[tuple[str, str], LeafAttribute] = {}
+
+class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's execution, with plain fields read directly."""
+
+    field_plans: dict[tuple[str, str], FieldPlan] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         middleware = self.middleware_manager
         # Middleware wraps every resolver, plain attributes included: then no field takes the shortcut.
-        self.plans = {} if middleware is not None and middleware.middlewares else self.leaf_plans
+        self.plans = {} if middleware is not None and middleware.middlewares else self.field_plans
 
     def execute_field(self, parent_type: Any, source: Any, field_details_list: Any, path: Any,
                       position_context: Any) -> Any:
         node = field_details_list[0].node
         plan = self.plans.get((parent_type.name, node.name.value))
-        if plan is not None and not node.arguments:
+        if plan is None or node.arguments:
+            return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        if isinstance(plan, LeafAttribute):
             try:
                 value = plan.read(source)
                 if value is not None:
@@ -93,9 +170,58 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                     return None
             except Exception:  # noqa: BLE001 - graphql-core below reports it, located and masked as usual
                 pass
-        return super().execute_field(parent_type, source, field_details_list, path, position_context)
+            return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        if isinstance(plan, LeafList):
+            completed = _leaf_list(plan, source)
+            if completed is not None:
+                return completed
+            return super().execute_field(parent_type, source, field_details_list, path, position_context)
+        return self._execute_direct(plan, parent_type, source, field_details_list, path, position_context)
+
+    def _execute_direct(self, plan: DirectField, parent_type: Any, source: Any, field_details_list: Any,
+                        path: Any, position_context: Any) -> Any:
+        """graphql-core's `execute_field`, with the field read directly instead of resolved."""
+        field_def = parent_type.fields[field_details_list[0].node.name.value]
+        return_type = field_def.type
+        info = self.build_resolve_info(field_def, to_nodes(field_details_list), parent_type, path)
+        try:
+            result = plan.read(source, info)
+            if self.is_awaitable(result):
+                return self.complete_awaitable_value(return_type, field_details_list, info, path, result,
+                                                     position_context)
+            completed = self.complete_value(return_type, field_details_list, info, path, result, position_context)
+            if self.is_awaitable(completed):
+                return self._await_completed(completed, return_type, field_details_list, path)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+        return completed
+
+    async def _await_completed(self, completed: Awaitable[Any], return_type: Any, field_details_list: Any,
+                               path: Any) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
 
 
-def fast_execution_context(schema: GraphQLSchema) -> type[FastExecutionContext]:
+def _leaf_list(plan: LeafList, source: Any) -> list[Any] | None:
+    """The coerced list, or None when graphql-core must answer (a null, an error, a bad item)."""
+    try:
+        values = plan.read(source)
+        if values is None or not isinstance(values, list | tuple):
+            return None
+        coerce = plan.leaf_type.coerce_output_value
+        completed = [coerce(value) for value in values]
+    except Exception:  # noqa: BLE001 - graphql-core reports it
+        return None
+    if any(value is None or value is Undefined for value in completed):
+        return None
+    return completed
+
+
+def fast_execution_context(schema: GraphQLSchema, info_class: type) -> type[FastExecutionContext]:
     """An execution context class for this schema (its plans are computed once)."""
-    return type("SchemaFastExecutionContext", (FastExecutionContext,), {"leaf_plans": leaf_attributes(schema)})
+    return type("SchemaFastExecutionContext", (FastExecutionContext,),
+                {"field_plans": field_plans(schema, info_class)})
