@@ -50,6 +50,8 @@ from graphql.utilities.coerce_input_value import coerce_default_value
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
+from schema.memo import OperationMemo
+
 MAX_QUERY_COST = 5000
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -74,6 +76,9 @@ def operation_cost(
     # Invalid variables fail the operation before any resolver; the raw ones are good enough to cost it.
     values = (variables or {}) if isinstance(coerced, list) else coerced.coerced
     return _Coster(schema, fragments, values).selections(root, operation.selection_set, False)
+
+
+remembered_cost: OperationMemo[int] = OperationMemo(operation_cost)
 
 
 class _Coster:
@@ -202,7 +207,7 @@ class QueryCost(SchemaExtension):
     def _operation_cost(self) -> int:
         execution = self.execution_context
         assert execution.graphql_document is not None
-        cost = operation_cost(
+        cost = remembered_cost(
             execution.schema._schema, execution.graphql_document, execution.operation_name, execution.variables
         )
         if execution.context is not None:

@@ -46,6 +46,7 @@ from inbox.search import MAX_SEARCH
 from inbox.sending import MAX_BODY
 from inbox.smartlists import MAX_FILTER_VALUE_LENGTH, MAX_FILTER_VALUES, MAX_FILTERS
 from schema.enums import UserErrorCode
+from schema.memo import OperationMemo
 
 MAX_TEXT = 200  # ids, cursors, idempotency keys, external ids, any other string
 MAX_ITEMS = 100  # ids of nodes(ids:), nodesByExternalId(externalIds:), any other list
@@ -157,6 +158,10 @@ def argument_violations(
     return found
 
 
+remembered_violations: OperationMemo[tuple[tuple[str, Violation], ...]] = OperationMemo(
+    lambda *operation: tuple(argument_violations(*operation)))
+
+
 class _ArgumentCollector(Visitor):
     def __init__(self, schema: GraphQLSchema, variables: VariableValues, found: list[tuple[str, Violation]]) -> None:
         super().__init__()
@@ -194,8 +199,8 @@ class InputLimits(SchemaExtension):
     def _error(self) -> GraphQLError | None:
         execution = self.execution_context
         assert execution.graphql_document is not None
-        found = argument_violations(execution.schema._schema, execution.graphql_document,
-                                    execution.operation_name, execution.variables)
+        found = remembered_violations(execution.schema._schema, execution.graphql_document,
+                                      execution.operation_name, execution.variables)
         if not found:
             return None
         coordinate, violation = found[0]
