@@ -70,7 +70,7 @@ class Sent:
     view: ThreadView
     counts: UnreadCounts | None
     created: bool
-    deliveries: dict[str, int] | None = None
+    delivery_counts: dict[str, int] | None = None
 
 
 async def publish(bus: Publisher | None, changes: Sequence[Change | None]) -> None:
@@ -139,9 +139,10 @@ async def send_message(session: AsyncSession, bus: Publisher | None, *, staff_id
         await session.rollback()
         raise
     await publish(bus, [change])
-    # A member thread's one delivery is queued: its member was checked reachable under the lock.
+    # A member thread's one delivery is queued (`recipients` selects its member only when reachable).
     known = {DeliveryStatus.QUEUED.value: 1} if locked.thread.category == Category.MEMBER else None
-    return Sent(message, locked.view, await _counts(session, staff_id, with_counts), created=True, deliveries=known)
+    counts = await _counts(session, staff_id, with_counts)
+    return Sent(message, locked.view, counts, created=True, delivery_counts=known)
 
 
 async def _counts(session: AsyncSession, staff_id: int, wanted: bool) -> UnreadCounts | None:

@@ -104,7 +104,9 @@ async def recipients(session: AsyncSession, locked: LockedThread, club: Club, dr
         if delivery.skip_reason:
             raise UserError("NO_RECIPIENT_ADDRESS", f"Cannot send by {draft.channel}: {delivery.skip_reason}",
                             _field("channel"))
-        return select(*rows).where(Member.id == locked.contact.id, Member.club_id == thread.club_id)
+        # Reachable again in the statement: the one row is QUEUED, whatever changed since the lock's read.
+        return select(*rows).where(Member.id == locked.contact.id, Member.club_id == thread.club_id,
+                                   reachable_condition(draft.channel))
     if thread.category == Category.SMARTLIST:
         smartlist = await session.scalar(select(Smartlist).where(Smartlist.id == thread.smartlist_id))
         assert smartlist is not None

@@ -60,6 +60,6 @@ async def send(ctx: Context, *, thread_id: str, channel: str, body: str, subject
         sent = await actions.send_message(session, ctx.services.bus, staff_id=principal.staff_id, club=club,
                                           draft=draft, with_counts=with_counts)
     ctx.loaders.messages.prime(sent.message.id, sent.message)
-    if sent.deliveries is not None:
-        ctx.loaders.delivery_summaries.prime(sent.message.id, sent.deliveries)
+    if sent.delivery_counts is not None:
+        ctx.loaders.delivery_summaries.prime(sent.message.id, sent.delivery_counts)
     return sent
