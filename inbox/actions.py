@@ -24,7 +24,7 @@ from inbox import dispatcher
 from inbox.changes import Change, Publisher, publish_changes, record_change
 from inbox.errors import BadUserInput, UserError, UserErrors
 from inbox.messages import cursor_seq, post_message
-from inbox.sending import Draft, earlier_send, email_subject, recipients, validate_draft
+from inbox.sending import Draft, earlier_send, email_subject, no_recipient, recipients, validate_draft
 from inbox.smartlists import filters_to_json, validate_filters
 from inbox.text import fold
 from inbox.threads import (
@@ -43,7 +43,7 @@ from inbox.threads import (
     unread_changes,
     unread_counts,
 )
-from inbox.vocabulary import TARGETS, Category, Direction, UpdateReason
+from inbox.vocabulary import TARGETS, Category, DeliveryStatus, Direction, UpdateReason
 from models import Club, Member, Message, Smartlist
 from models.engine import begin_write
 
@@ -62,12 +62,15 @@ class ThreadOutcome:
 
 @dataclass(frozen=True)
 class Sent:
-    """A sent message (or the first one sent with its idempotency key: `created` False)."""
+    """A sent message (or the first one sent with its idempotency key: `created` False), the sender's
+    unread counts when asked for, and its deliveries per status when the action knows them (a member
+    thread's one queued delivery; a broadcast's are counted when asked)."""
 
     message: Message
     view: ThreadView
-    counts: UnreadCounts
+    counts: UnreadCounts | None
     created: bool
+    delivery_counts: dict[str, int] | None = None
 
 
 async def publish(bus: Publisher | None, changes: Sequence[Change | None]) -> None:
@@ -104,8 +107,9 @@ async def start_thread(session: AsyncSession, bus: Publisher | None, *, club_id:
 # --- sending --------------------------------------------------------------------------------------
 
 async def send_message(session: AsyncSession, bus: Publisher | None, *, staff_id: int, club: Club,
-                       draft: Draft) -> Sent:
-    """Post a staff message and its deliveries in one transaction; a retried key answers the first."""
+                       draft: Draft, with_counts: bool = True) -> Sent:
+    """Post a staff message and its deliveries in one transaction; a retried key answers the first.
+    The sender's unread counts are read after commit, `with_counts` only (a statement)."""
     validate_draft(draft, club)
     try:
         await begin_write(session)
@@ -115,12 +119,14 @@ async def send_message(session: AsyncSession, bus: Publisher | None, *, staff_id
             raise _thread_not_found()
         if earlier is not None:
             await session.commit()  # nothing written; a rollback would expire what was read
-            return Sent(earlier, locked.view, await unread_counts(session, staff_id), created=False)
-        message, change = await post_message(
+            return Sent(earlier, locked.view, await _counts(session, staff_id, with_counts), created=False)
+        message, change, delivered = await post_message(
             session, locked, direction=Direction.OUTBOUND, channel=draft.channel, body=draft.body,
             subject=email_subject(draft, club), idempotency_key=draft.idempotency_key,
             deliveries=await recipients(session, locked, club, draft),
         )
+        if not delivered:
+            raise no_recipient()
         await session.commit()
     except IntegrityError:
         # A concurrent retry with the same key committed first: answer with its message.
@@ -128,18 +134,25 @@ async def send_message(session: AsyncSession, bus: Publisher | None, *, staff_id
         earlier = await earlier_send(session, staff_id, draft) if draft.idempotency_key is not None else None
         if earlier is None:
             raise
-        return await _sent_before(session, staff_id, earlier)
+        return await _sent_before(session, staff_id, earlier, with_counts)
     except BaseException:
         await session.rollback()
         raise
     await publish(bus, [change])
-    return Sent(message, locked.view, await unread_counts(session, staff_id), created=True)
+    # A member thread's one delivery is queued (`recipients` selects its member only when reachable).
+    known = {DeliveryStatus.QUEUED.value: 1} if locked.thread.category == Category.MEMBER else None
+    counts = await _counts(session, staff_id, with_counts)
+    return Sent(message, locked.view, counts, created=True, delivery_counts=known)
 
 
-async def _sent_before(session: AsyncSession, staff_id: int, earlier: Message) -> Sent:
+async def _counts(session: AsyncSession, staff_id: int, wanted: bool) -> UnreadCounts | None:
+    return await unread_counts(session, staff_id) if wanted else None
+
+
+async def _sent_before(session: AsyncSession, staff_id: int, earlier: Message, with_counts: bool) -> Sent:
     view = await load_thread_view(session, staff_id, earlier.thread_id)
     assert view is not None
-    return Sent(earlier, view, await unread_counts(session, staff_id), created=False)
+    return Sent(earlier, view, await _counts(session, staff_id, with_counts), created=False)
 
 
 # --- one viewer's state: read, unread, flags ------------------------------------------------------
@@ -242,7 +255,7 @@ async def record_member_reply(
         thread, _ = await get_or_create_thread(session, club_id, Category.MEMBER, member_id)
         locked = await lock_thread(session, thread.id)
         assert locked is not None
-        message, change = await post_message(
+        message, change, _ = await post_message(
             session, locked, direction=Direction.INBOUND, channel=channel, body=body, subject=subject,
             member_id=member_id, provider_message_id=provider_message_id, in_reply_to_id=in_reply_to_id,
         )

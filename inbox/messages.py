@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import BigInteger, CursorResult, Select, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.changes import Change, record_change
@@ -17,20 +15,15 @@ from inbox.errors import BadUserInput
 from inbox.pagination import Page, decode_key, encode_cursor, keyset_page, list_digest
 from inbox.text import collapse_spaces
 from inbox.threads import LockedThread, changed, restore_for_everyone, save_viewer_state
-from inbox.vocabulary import DeliveryStatus, Direction, UpdateReason
+from inbox.vocabulary import Direction, UpdateReason
 from models import Delivery, Member, Message, Staff, Thread
-from models.base import utcnow
+from models.base import UTCDateTime, utcnow
 
-DELIVERY_CHUNK = 1000
-
-
-@dataclass(frozen=True)
-class DeliveryDraft:
-    """One recipient of an outbound message: an address to send to, or the reason it is skipped."""
-
-    member_id: int
-    address: str | None
-    skip_reason: str | None = None
+# A send's delivery rows are one INSERT … SELECT (see `inbox.sending.delivery_rows`): its SELECT names
+# the new message and its time by these parameters, and gives the columns in this order.
+MESSAGE_ID, SENT_AT = bindparam("message_id", type_=BigInteger), bindparam("sent_at", type_=UTCDateTime)
+DELIVERY_COLUMNS = ("club_id", "message_id", "member_id", "channel", "address", "status", "reason", "token",
+                    "attempts", "next_attempt_at", "updated_at")
 
 
 async def post_message(
@@ -45,8 +38,8 @@ async def post_message(
     idempotency_key: str | None = None,
     provider_message_id: str | None = None,
     in_reply_to_id: int | None = None,
-    deliveries: Sequence[DeliveryDraft] = (),
-) -> tuple[Message, Change]:
+    deliveries: Select[Any] | None = None,
+) -> tuple[Message, Change, int]:
     """Add a message to a thread locked by `inbox.threads.lock_thread` (with the sender as its viewer
     for a staff message), in the caller's transaction.
 
@@ -65,7 +58,7 @@ async def post_message(
     )
     session.add(message)
     await session.flush()
-    await _insert_deliveries(session, message, deliveries, now)
+    delivered = await _insert_deliveries(session, message, deliveries, now)
     if locked.anyone_archived:
         await restore_for_everyone(session, thread.id)
     inbound_count = thread.inbound_count + (1 if direction == Direction.INBOUND else 0)
@@ -80,27 +73,17 @@ async def post_message(
     thread.last_seq, thread.last_message_at, thread.last_message_id = message.seq, now, message.id
     thread.sort_at, thread.inbound_count = now, inbound_count
     await session.flush()
-    return message, change
+    return message, change, delivered
 
 
-async def _insert_deliveries(
-    session: AsyncSession, message: Message, drafts: Sequence[DeliveryDraft], now: datetime
-) -> None:
-    rows = [
-        {
-            "club_id": message.club_id, "message_id": message.id, "member_id": d.member_id,
-            "channel": message.channel, "address": d.address,
-            "status": DeliveryStatus.SKIPPED if d.skip_reason else DeliveryStatus.QUEUED, "reason": d.skip_reason,
-            "token": secrets.token_urlsafe(18), "attempts": 0, "next_attempt_at": None if d.skip_reason else now,
-            "updated_at": now,
-        }
-        for d in drafts
-    ]
-    if not rows:
-        return
-    # Core executemany on the table: one batched statement (the ORM bulk path splits rows by NULLs).
-    for start in range(0, len(rows), DELIVERY_CHUNK):
-        await session.execute(insert(Delivery.metadata.tables["delivery"]), rows[start:start + DELIVERY_CHUNK])
+async def _insert_deliveries(session: AsyncSession, message: Message, rows: Select[Any] | None,
+                             now: datetime) -> int:
+    """One set-based statement whatever the number of recipients: no row goes through Python."""
+    if rows is None:
+        return 0
+    statement = insert(Delivery.__table__).from_select(DELIVERY_COLUMNS, rows)
+    result = cast(CursorResult[Any], await session.execute(statement, {"message_id": message.id, "sent_at": now}))
+    return int(result.rowcount)
 
 
 def message_preview(body: str, length: int = 140) -> str:

@@ -6,15 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.errors import UserError
-from inbox.messages import DeliveryDraft
+from inbox.messages import MESSAGE_ID, SENT_AT
 from inbox.smartlists import club_today, filter_condition, filters_from_json
 from inbox.threads import LockedThread
-from inbox.vocabulary import Category, Channel
-from models import Booking, Club, Member, Message, Smartlist, Thread
+from inbox.vocabulary import Category, Channel, DeliveryStatus
+from models import Booking, Club, Member, Message, Smartlist
+from models.functions import random_token
 
 MAX_BODY = {Channel.SMS: 1600, Channel.EMAIL: 100_000}
 MAX_SUBJECT = 998
@@ -53,6 +54,15 @@ def validate_draft(draft: Draft, club: Club) -> None:
         raise UserError("INVALID_INPUT", "The idempotency key must have 1 to 200 characters", _field("idempotencyKey"))
 
 
+@dataclass(frozen=True)
+class DeliveryDraft:
+    """One recipient of an outbound message: an address to send to, or the reason it is skipped."""
+
+    member_id: int
+    address: str | None
+    skip_reason: str | None = None
+
+
 def member_delivery(member: Any, channel: str) -> DeliveryDraft:
     """Where a member can be reached on a channel, or the fixed phrase saying why not."""
     address = member.email if channel == Channel.EMAIL else member.phone
@@ -71,38 +81,47 @@ def reachable_condition(channel: str) -> ColumnElement[bool]:
     return and_(address.isnot(None), address != "", consent.is_(True))
 
 
-_CONTACT = (Member.id, Member.email, Member.phone, Member.accepts_email, Member.accepts_sms)
+def delivery_rows(channel: str) -> list[ColumnElement[Any]]:
+    """A send's delivery row per member, as the columns of `inbox.messages.DELIVERY_COLUMNS`: QUEUED
+    when the member can be reached, else SKIPPED with the fixed phrase (the SQL twin of member_delivery)."""
+    address = func.nullif(Member.email if channel == Channel.EMAIL else Member.phone, "")
+    reachable = reachable_condition(channel)
+    reason = case((address.is_(None), literal(NO_ADDRESS[channel])), (~reachable, literal(OPTED_OUT[channel])),
+                  else_=null())
+    status = case((reachable, literal(DeliveryStatus.QUEUED.value)), else_=literal(DeliveryStatus.SKIPPED.value))
+    return [Member.club_id, MESSAGE_ID, Member.id, literal(channel), address, status, reason, random_token(),
+            literal(0), case((reachable, SENT_AT), else_=null()), SENT_AT]
 
 
-async def broadcast_members(session: AsyncSession, thread: Thread, club: Club, include_waitlist: bool) -> list[Any]:
-    """The members a smartlist or session thread sends to, as they are now."""
-    if thread.category == Category.SMARTLIST:
-        smartlist = await session.scalar(select(Smartlist).where(Smartlist.id == thread.smartlist_id))
-        assert smartlist is not None
-        condition = filter_condition(filters_from_json(smartlist.filters), today=club_today(club.timezone))
-        return list((await session.execute(select(*_CONTACT).where(condition).order_by(Member.id))).all())
-    query = (
-        select(*_CONTACT).join(Booking, Booking.member_id == Member.id)
-        .where(Booking.session_id == thread.session_id)
-        .order_by(Booking.waitlisted, Booking.position, Booking.id)
-    )
-    if not include_waitlist:
-        query = query.where(Booking.waitlisted.is_(False))
-    return list((await session.execute(query)).all())
-
-
-async def recipients(session: AsyncSession, locked: LockedThread, club: Club, draft: Draft) -> list[DeliveryDraft]:
-    """Who a send reaches: the thread's member (read with the lock), or a broadcast's members now."""
-    if locked.thread.category == Category.MEMBER:
+async def recipients(session: AsyncSession, locked: LockedThread, club: Club, draft: Draft) -> Select[Any]:
+    """The SELECT of a send's delivery rows, in delivery order: the thread's member (whose addresses
+    were read with the lock, so an unreachable one is refused before anything is written), or a
+    broadcast's members as they are now. Tenancy is explicit: an INSERT … SELECT is not filtered."""
+    thread, rows = locked.thread, delivery_rows(draft.channel)
+    if thread.category == Category.MEMBER:
+        assert locked.contact is not None
         delivery = member_delivery(locked.contact, draft.channel)
         if delivery.skip_reason:
             raise UserError("NO_RECIPIENT_ADDRESS", f"Cannot send by {draft.channel}: {delivery.skip_reason}",
                             _field("channel"))
-        return [delivery]
-    members = await broadcast_members(session, locked.thread, club, draft.include_waitlist)
-    if not members:
-        raise UserError("NO_RECIPIENT", "Nobody would receive this message", _field("threadId"))
-    return [member_delivery(member, draft.channel) for member in members]
+        # Reachable again in the statement: the one row is QUEUED, whatever changed since the lock's read.
+        return select(*rows).where(Member.id == locked.contact.id, Member.club_id == thread.club_id,
+                                   reachable_condition(draft.channel))
+    if thread.category == Category.SMARTLIST:
+        smartlist = await session.scalar(select(Smartlist).where(Smartlist.id == thread.smartlist_id))
+        assert smartlist is not None
+        condition = filter_condition(filters_from_json(smartlist.filters), today=club_today(club.timezone))
+        return select(*rows).where(Member.club_id == thread.club_id, condition).order_by(Member.id)
+    query = (
+        select(*rows).join(Booking, Booking.member_id == Member.id)
+        .where(Booking.session_id == thread.session_id, Member.club_id == thread.club_id)
+        .order_by(Booking.waitlisted, Booking.position, Booking.id)
+    )
+    return query if draft.include_waitlist else query.where(Booking.waitlisted.is_(False))
+
+
+def no_recipient() -> UserError:
+    return UserError("NO_RECIPIENT", "Nobody would receive this message", _field("threadId"))
 
 
 def email_subject(draft: Draft, club: Club) -> str | None:

@@ -47,7 +47,7 @@ def thread_pk(global_id: str) -> int | None:
 
 
 async def send(ctx: Context, *, thread_id: str, channel: str, body: str, subject: str | None,
-               include_waitlist: bool, idempotency_key: str | None) -> Sent:
+               include_waitlist: bool, idempotency_key: str | None, with_counts: bool = True) -> Sent:
     principal = ctx.require_principal()
     assert principal.staff_id is not None  # the schema lets only staff tokens write
     pk = thread_pk(thread_id)
@@ -58,6 +58,8 @@ async def send(ctx: Context, *, thread_id: str, channel: str, body: str, subject
     club = await ctx.club()
     async with ctx.write_db() as session:
         sent = await actions.send_message(session, ctx.services.bus, staff_id=principal.staff_id, club=club,
-                                          draft=draft)
+                                          draft=draft, with_counts=with_counts)
     ctx.loaders.messages.prime(sent.message.id, sent.message)
+    if sent.delivery_counts is not None:
+        ctx.loaders.delivery_summaries.prime(sent.message.id, sent.delivery_counts)
     return sent

@@ -18,6 +18,7 @@ from inbox.threads import Flag
 from schema.arguments import Input
 from schema.enums import Channel, FilterOperator, SmartlistFilterField, UserErrorCode
 from schema.permissions import HasInboxAddon, IsStaff
+from schema.selection import selects
 from schema.types import Message, Smartlist, Thread, UnreadCounts
 
 T = TypeVar("T")
@@ -154,11 +155,12 @@ class Mutation:
         result, errors = await user_errors(messages.send(
             info.context, thread_id=input.thread_id, channel=input.channel.value, body=input.body,
             subject=input.subject, include_waitlist=bool(input.include_waitlist),
-            idempotency_key=input.idempotency_key))
+            idempotency_key=input.idempotency_key, with_counts=selects(info, "unreadCounts")))
         if result is None:
             return SendMessagePayload(message=None, thread=None, unread_counts=None, user_errors=errors)
+        counts = None if result.counts is None else UnreadCounts.of(result.counts, info.context.viewer_id)
         return SendMessagePayload(message=Message.of(result.message, info), thread=Thread.of(result.view),
-                                  unread_counts=UnreadCounts.of(result.counts, info.context.viewer_id), user_errors=[])
+                                  unread_counts=counts, user_errors=[])
 
     @strawberry.mutation(permission_classes=WRITE, description=(
         "Reads the thread for the viewer (up to `upTo` when given); a muted thread takes its latest date again."))

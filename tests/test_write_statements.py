@@ -3,8 +3,9 @@
 Counted on the app's engine with `before_cursor_execute` over the whole request; transaction control
 (BEGIN, COMMIT, ROLLBACK) is not a statement, a batched insert (executemany) is one. The staff user
 and club come with the cached principal (warmed by the request before), and these payloads ask for
-the unread counts (1): the rest is the action, which locks and reads the thread in one statement,
-writes each table once, and never reads back what it wrote (the answer's thread view is built from it).
+the unread counts (1; read only when asked): the rest is the action, which locks and reads the thread
+in one statement, writes each table once, and never reads back what it wrote (the answer's thread
+view is built from it). A send's deliveries are one INSERT … SELECT, whatever the number of members.
 """
 
 from __future__ import annotations
@@ -15,13 +16,17 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.factories import ClubFixture
+from tests.factories import BASE_MEMBERS, ClubFixture, make_club
 from tests.inbox_client import StaffClient
 from tests.statements import statements
 
 COUNTS = 1  # the payload's unreadCounts
 SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
   message { id body } thread { id unreadCount sortKey activityAt } unreadCounts { total } userErrors { code } } }"""
+# What the benchmark's send selects: the message's delivery summary, no unread counts.
+BENCH_SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
+  message { id cursor createdAt deliverySummary { total queued skipped } } thread { id sortKey unreadCount activityAt }
+  userErrors { code field message } } }"""
 ACTION = """mutation($input: %s!) { %s(input: $input) {
   thread { id unreadCount isFavorite isMuted isArchived sortKey activityAt } unreadCounts { total }
   userErrors { code } } }"""
@@ -56,6 +61,44 @@ async def test_send_message_to_a_member_is_one_read_and_six_writes(app: Any, lea
     assert writes(sent) == ["INSERT message", "INSERT delivery", "INSERT thread_state", "UPDATE club",
                             "UPDATE thread", "INSERT thread_change"], listing(sent)
     assert len(sent) == 1 + 6 + COUNTS, listing(sent)
+
+
+async def test_a_send_without_unread_counts_reads_nothing_after_its_writes(app: Any, lea: StaffClient) -> None:
+    """The member's one delivery is queued (their address was checked under the lock): its summary is
+    known, and the unread counts are not read when not asked for."""
+    thread = (await lea.start("Member", "m1"))["id"]
+    await lea.unread_counts()  # the principal is cached
+    with statements(app) as sent:
+        data = await lea.ok(BENCH_SEND, {"input": {"threadId": thread, "channel": "EMAIL", "body": "answer"}})
+    assert data["sendMessage"]["message"]["deliverySummary"] == {"total": 1, "queued": 1, "skipped": 0}
+    assert len(sent) == 1 + 6 and not any(s.startswith("SELECT") for s in sent[1:]), listing(sent)
+
+
+async def broadcast_statements(app: Any, lea: StaffClient) -> tuple[list[str], dict[str, int]]:
+    """The statements of an email to the club's "Everyone" smartlist, and its delivery summary."""
+    thread = (await lea.start("Smartlist", "l2"))["id"]
+    await lea.unread_counts()  # the principal is cached
+    with statements(app) as sent:
+        data = await lea.ok(BENCH_SEND, {"input": {"threadId": thread, "channel": "EMAIL", "body": "news"}})
+    assert data["sendMessage"]["userErrors"] == []
+    return sent, data["sendMessage"]["message"]["deliverySummary"]
+
+
+async def test_a_broadcast_costs_the_same_statements_whatever_its_size(
+        app: Any, http: httpx.AsyncClient, lea: StaffClient, sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Lock and read, the smartlist, the message, its deliveries in one INSERT … SELECT, the sender's
+    state, the stamp, the thread, the change log, then the summary; only this club's members."""
+    many = BASE_MEMBERS + [{"id": f"x{n}", "memberNumber": f"X-{n}", "firstName": "Extra", "lastName": f"N{n}",
+                            "email": f"x{n}@example.com" if n % 3 else None, "registeredAt": "2024-01-01"}
+                           for n in range(120)]
+    big = StaffClient(http, await make_club(sessions, members=many), sessions, "s1")
+    small_sent, small = await broadcast_statements(app, lea)
+    big_sent, summary = await broadcast_statements(app, big)
+    assert small == {"total": 5, "queued": 4, "skipped": 1}
+    assert summary == {"total": 125, "queued": 4 + 80, "skipped": 1 + 40}
+    assert writes(big_sent) == ["INSERT message", "INSERT delivery", "INSERT thread_state", "UPDATE club",
+                                "UPDATE thread", "INSERT thread_change"], listing(big_sent)
+    assert len(big_sent) == len(small_sent) == 2 + 6 + 1, listing(big_sent)
 
 
 async def test_a_send_to_an_archived_thread_also_restores_it_for_everyone(app: Any, lea: StaffClient) -> None:
