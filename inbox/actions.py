@@ -54,10 +54,10 @@ MAX_SMARTLIST_NAME = 200
 
 @dataclass(frozen=True)
 class ThreadOutcome:
-    """A viewer's thread after their action, and their unread counts."""
+    """A viewer's thread after their action, and their unread counts (None when not asked for)."""
 
     view: ThreadView
-    counts: UnreadCounts
+    counts: UnreadCounts | None
 
 
 @dataclass(frozen=True)
@@ -161,7 +161,7 @@ ViewerRule = Callable[[AsyncSession, LockedThread], Any]
 
 
 async def _change_viewer_state(session: AsyncSession, bus: Publisher | None, staff_id: int, thread_id: int,
-                               reason: str, rule: ViewerRule) -> ThreadOutcome:
+                               reason: str, rule: ViewerRule, with_counts: bool) -> ThreadOutcome:
     """Lock the thread with the viewer's state, apply the rule, and when it changes anything stamp
     and write the state in one upsert (a no-op writes and pushes nothing)."""
     try:
@@ -179,11 +179,11 @@ async def _change_viewer_state(session: AsyncSession, bus: Publisher | None, sta
         await session.rollback()
         raise
     await publish(bus, [change])
-    return ThreadOutcome(locked.view, await unread_counts(session, staff_id))
+    return ThreadOutcome(locked.view, await unread_counts(session, staff_id) if with_counts else None)
 
 
 async def mark_thread_read(session: AsyncSession, bus: Publisher | None, *, staff_id: int, thread_id: int,
-                           up_to: str | None = None) -> ThreadOutcome:
+                           up_to: str | None = None, with_counts: bool = True) -> ThreadOutcome:
     """Read up to a message cursor of the thread (default: its newest message)."""
     async def rule(session: AsyncSession, locked: LockedThread) -> dict[str, Any]:
         try:
@@ -193,24 +193,24 @@ async def mark_thread_read(session: AsyncSession, bus: Publisher | None, *, staf
             raise UserError("INVALID_INPUT", message, ["input", "upTo"]) from exc
         return await read_changes(session, locked, up_to_seq)
 
-    return await _change_viewer_state(session, bus, staff_id, thread_id, UpdateReason.READ, rule)
+    return await _change_viewer_state(session, bus, staff_id, thread_id, UpdateReason.READ, rule, with_counts)
 
 
 async def mark_thread_unread(session: AsyncSession, bus: Publisher | None, *, staff_id: int,
-                             thread_id: int) -> ThreadOutcome:
+                             thread_id: int, with_counts: bool = True) -> ThreadOutcome:
     async def rule(session: AsyncSession, locked: LockedThread) -> dict[str, Any]:
         return unread_changes(locked)
 
-    return await _change_viewer_state(session, bus, staff_id, thread_id, UpdateReason.UNREAD, rule)
+    return await _change_viewer_state(session, bus, staff_id, thread_id, UpdateReason.UNREAD, rule, with_counts)
 
 
 async def set_thread_flag(session: AsyncSession, bus: Publisher | None, *, staff_id: int, thread_id: int,
-                          flag: Flag, value: bool) -> ThreadOutcome:
+                          flag: Flag, value: bool, with_counts: bool = True) -> ThreadOutcome:
     """Favorite, mute or archive for one viewer (idempotent)."""
     async def rule(session: AsyncSession, locked: LockedThread) -> dict[str, Any]:
         return flag_changes(locked, flag, value)
 
-    return await _change_viewer_state(session, bus, staff_id, thread_id, FLAG_REASONS[flag], rule)
+    return await _change_viewer_state(session, bus, staff_id, thread_id, FLAG_REASONS[flag], rule, with_counts)
 
 
 # --- smartlists -----------------------------------------------------------------------------------

@@ -62,21 +62,22 @@ def _staff_id(ctx: Context) -> int:
     return staff_id
 
 
-async def mark_read(ctx: Context, thread_id: str, up_to: str | None) -> ThreadOutcome:
+async def mark_read(ctx: Context, thread_id: str, up_to: str | None, *, with_counts: bool = True) -> ThreadOutcome:
     pk = _thread_pk(thread_id)
     async with ctx.write_db() as session:
         return await actions.mark_thread_read(session, ctx.services.bus, staff_id=_staff_id(ctx), thread_id=pk,
-                                              up_to=up_to)
+                                              up_to=up_to, with_counts=with_counts)
 
 
-async def mark_unread(ctx: Context, thread_id: str) -> ThreadOutcome:
+async def mark_unread(ctx: Context, thread_id: str, *, with_counts: bool = True) -> ThreadOutcome:
     pk = _thread_pk(thread_id)
     async with ctx.write_db() as session:
-        return await actions.mark_thread_unread(session, ctx.services.bus, staff_id=_staff_id(ctx), thread_id=pk)
+        return await actions.mark_thread_unread(session, ctx.services.bus, staff_id=_staff_id(ctx), thread_id=pk,
+                                                with_counts=with_counts)
 
 
-async def set_flag(ctx: Context, thread_id: str, flag: Flag, value: bool) -> ThreadOutcome:
+async def set_flag(ctx: Context, thread_id: str, flag: Flag, value: bool, *, with_counts: bool = True) -> ThreadOutcome:
     pk = _thread_pk(thread_id)
     async with ctx.write_db() as session:
         return await actions.set_thread_flag(session, ctx.services.bus, staff_id=_staff_id(ctx), thread_id=pk,
-                                             flag=flag, value=value)
+                                             flag=flag, value=value, with_counts=with_counts)

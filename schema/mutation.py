@@ -133,7 +133,7 @@ async def thread_payload(info: Info, work: Awaitable[ThreadOutcome]) -> ThreadPa
     result, errors = await user_errors(work)
     if result is None:
         return ThreadPayload(thread=None, unread_counts=None, user_errors=errors)
-    unread_counts = UnreadCounts.of(result.counts, info.context.viewer_id)
+    unread_counts = None if result.counts is None else UnreadCounts.of(result.counts, info.context.viewer_id)
     return ThreadPayload(thread=Thread.of(result.view), unread_counts=unread_counts, user_errors=[])
 
 
@@ -165,27 +165,32 @@ class Mutation:
     @strawberry.mutation(permission_classes=WRITE, description=(
         "Reads the thread for the viewer (up to `upTo` when given); a muted thread takes its latest date again."))
     async def mark_thread_read(self, info: Info, input: Input[ThreadInput]) -> ThreadPayload:
-        return await thread_payload(info, threads.mark_read(info.context, input.thread_id, input.up_to))
+        return await thread_payload(info, threads.mark_read(
+            info.context, input.thread_id, input.up_to, with_counts=selects(info, "unreadCounts")))
 
     @strawberry.mutation(permission_classes=WRITE, description=(
         "Makes the newest message the viewer's one unread message; refused while the thread shows unread."))
     async def mark_thread_unread(self, info: Info, input: Input[ThreadInput]) -> ThreadPayload:
-        return await thread_payload(info, threads.mark_unread(info.context, input.thread_id))
+        return await thread_payload(info, threads.mark_unread(
+            info.context, input.thread_id, with_counts=selects(info, "unreadCounts")))
 
     @strawberry.mutation(permission_classes=WRITE, description=(
         "Pins the thread on top of the viewer's list (value true) or unpins it."))
     async def set_thread_favorite(self, info: Info, input: Input[SetThreadFlagInput]) -> ThreadPayload:
-        return await thread_payload(info, threads.set_flag(info.context, input.thread_id, Flag.FAVORITE, input.value))
+        return await thread_payload(info, threads.set_flag(
+            info.context, input.thread_id, Flag.FAVORITE, input.value, with_counts=selects(info, "unreadCounts")))
 
     @strawberry.mutation(permission_classes=WRITE, description=(
         "Mutes (value true) or reactivates the thread for the viewer."))
     async def set_thread_muted(self, info: Info, input: Input[SetThreadFlagInput]) -> ThreadPayload:
-        return await thread_payload(info, threads.set_flag(info.context, input.thread_id, Flag.MUTED, input.value))
+        return await thread_payload(info, threads.set_flag(
+            info.context, input.thread_id, Flag.MUTED, input.value, with_counts=selects(info, "unreadCounts")))
 
     @strawberry.mutation(permission_classes=WRITE, description=(
         "Archives (value true) or restores the thread for the viewer; any new message restores it too."))
     async def set_thread_archived(self, info: Info, input: Input[SetThreadFlagInput]) -> ThreadPayload:
-        return await thread_payload(info, threads.set_flag(info.context, input.thread_id, Flag.ARCHIVED, input.value))
+        return await thread_payload(info, threads.set_flag(
+            info.context, input.thread_id, Flag.ARCHIVED, input.value, with_counts=selects(info, "unreadCounts")))
 
     @strawberry.mutation(permission_classes=WRITE, description=(
         "Saves a new smartlist (the member picker's 'create a smartlist')."))

@@ -131,6 +131,17 @@ async def test_a_viewer_action_is_one_read_and_three_writes(app: Any, lea: Staff
     assert data[mutation]["userErrors"] == []
     assert writes(sent) == ["UPDATE club", "INSERT thread_change", "INSERT thread_state"], listing(sent)
     assert len(sent) == 1 + 3 + COUNTS, listing(sent)
+    # Without unreadCounts in its payload, the action reads nothing after its writes.
+    await lea.action("markThreadRead" if mutation == "markThreadUnread" else "markThreadUnread", thread)
+    if value is not None:
+        variables["value"] = not value
+        await lea.ok(ACTION % (input_type, mutation), {"input": variables})
+        variables["value"] = value
+    without_counts = ACTION.replace(" unreadCounts { total }", "")
+    with statements(app) as sent:
+        data = await lea.ok(without_counts % (input_type, mutation), {"input": variables})
+    assert data[mutation]["userErrors"] == [] and "unreadCounts" not in data[mutation]
+    assert len(sent) == 1 + 3, listing(sent)
 
 
 async def test_a_viewer_action_that_changes_nothing_writes_nothing(app: Any, lea: StaffClient) -> None:
