@@ -258,10 +258,11 @@ class InboxGraphQL(GraphQL):
                 data.pop("data", None)
         return data
 
-    def encode_json(self, data: object) -> str | bytes:
+    def encode_json(self, data: object) -> str:
         """orjson: a threads page's body in a tenth of the standard library's time; what it cannot
-        encode (an integer beyond 64 bits) goes the standard way."""
+        encode (an integer beyond 64 bits) goes the standard way. Text, not bytes: strawberry sends
+        bytes as binary WebSocket frames, which graphql-transport-ws clients refuse."""
         try:
-            return orjson.dumps(data)
+            return orjson.dumps(data).decode()
         except TypeError:
             return json.dumps(data, separators=(",", ":"))

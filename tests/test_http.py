@@ -146,4 +146,4 @@ def test_responses_are_utf8_json_and_what_orjson_cannot_encode_still_encodes() -
     body = encode(None, {"data": {"name": "Léa Müller", "n": 2**70}})  # type: ignore[arg-type]
     assert json.loads(body) == {"data": {"name": "Léa Müller", "n": 2**70}}
     assert json.loads(encode(None, {"data": {"name": "Léa"}})) == {"data": {"name": "Léa"}}  # type: ignore[arg-type]
-    assert "Léa".encode() in encode(None, {"data": {"name": "Léa"}})  # type: ignore[arg-type, operator]
+    assert "Léa" in encode(None, {"data": {"name": "Léa"}})  # type: ignore[arg-type]

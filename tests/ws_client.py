@@ -46,7 +46,9 @@ class GraphQLWebSocket:
             if operation_id is None or message.get("id") == operation_id:
                 return self._pending.pop(i)
         while True:
-            message = json.loads(await asyncio.wait_for(self.connection.recv(), timeout))
+            frame = await asyncio.wait_for(self.connection.recv(), timeout)
+            assert isinstance(frame, str), f"graphql-transport-ws messages are text frames, not {frame!r}"
+            message = json.loads(frame)
             if message["type"] == "ping":
                 await self.send({"type": "pong"})
                 continue
