@@ -40,6 +40,7 @@ from inbox.search import member_search_condition, name_search_condition
 from inbox.vocabulary import TARGETS, Category, Direction, UpdateReason
 from models import Club, Member, Message, Session, Smartlist, Staff, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
+from models.rows import ColumnsStatement, spread
 from models.upsert import dialect_insert, is_postgresql
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -205,7 +206,7 @@ _KEY_FAVORITE, _KEY_AT, _KEY_ID = bindparam("key_favorite"), bindparam("key_at",
 
 
 async def list_threads(
-    session: AsyncSession, *, club_id: int, viewer_id: int | None, category: str, status: str,
+    session: AsyncSession, *, viewer_id: int | None, category: str, status: str,
     search: str | None, first: int, after: str | None, with_total: bool = False,
 ) -> ThreadPage:
     """One page of the list: favorites first, then the viewer's activity date, then id (all descending).
@@ -217,13 +218,13 @@ async def list_threads(
     key = decode_key(after, thread_list_digest(viewer_id, category), int, int, int)
     key_shape = None if key is None else ("all" if key[0] == 0 else "pinned")
     if (search or "").strip():
-        statement = _list_statement(category, status, search, key_shape, with_total)
+        statement = spread(_list_statement(category, status, search, key_shape, with_total))
     else:  # the common page: its statement is built once (building it cost more than running it)
         statement = _plain_list_statement(category, status, key_shape, with_total)
-    values: dict[str, Any] = {"viewer_id": viewer_id or -1, "club_id": club_id, "page_limit": first + 1}
+    values: dict[str, Any] = {"viewer_id": viewer_id or -1, "page_limit": first + 1}
     if key is not None:
         values.update(key_favorite=key[0], key_at=_from_micros(key[1]), key_id=key[2])
-    rows = (await session.execute(statement, values)).all()
+    rows = await statement.rows(session, values)
     extra = 2 if with_total else 1
     views = _views((row[:-extra] for row in rows), viewer_id)
     page_views = views[:first]
@@ -242,8 +243,8 @@ async def list_threads(
 
 
 @lru_cache(maxsize=64)
-def _plain_list_statement(category: str, status: str, key_shape: str | None, with_total: bool) -> Any:
-    return _list_statement(category, status, None, key_shape, with_total)
+def _plain_list_statement(category: str, status: str, key_shape: str | None, with_total: bool) -> ColumnsStatement:
+    return spread(_list_statement(category, status, None, key_shape, with_total))
 
 
 def _list_statement(category: str, status: str, search: str | None, key_shape: str | None,

@@ -21,9 +21,8 @@ async def threads(ctx: Context, *, category: str, status: str, search: str | Non
         raise Forbidden("Partner API keys read threads with status ALL only")
     size = page_size(first)
     async with ctx.db() as session:
-        page = await list_threads(session, club_id=principal.club_id, viewer_id=principal.staff_id,
-                                  category=category, status=status, search=search, first=size, after=after,
-                                  with_total=with_total)
+        page = await list_threads(session, viewer_id=principal.staff_id, category=category, status=status,
+                                  search=search, first=size, after=after, with_total=with_total)
         change_seq = page.change_seq
         if change_seq is None:  # an empty page read no stamp
             change_seq = await club_change_seq(session, principal.club_id)

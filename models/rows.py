@@ -1,0 +1,86 @@
+"""Model objects read straight from a statement's columns, for pages that only read them.
+
+The ORM's per-row work (the execution's compile state, the identity map, an instance state per
+object) cost a 50-thread page 6.5 ms of CPU against 2.5 ms for the same statement run as Core with
+its rows gathered back into objects (bench/). Here a statement's entities are spread into their
+columns once, the statement runs on the session's connection, and each row's slices become
+instances of the model's class holding their column values: attribute reads and `isinstance` work;
+the objects belong to no session and are never written.
+
+The club filter is the session's (`models.engine.club_session`), applied here as the same loader
+criteria with the club bound at execution, since Core execution skips the ORM's per-execution hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, bindparam
+from sqlalchemy import inspect as inspect_mapped
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import with_loader_criteria
+
+from models.base import ClubScoped
+from models.engine import CLUB_ID
+
+_CLUB = bindparam("club_id")
+
+
+@dataclass(frozen=True, slots=True)
+class _Segment:
+    """Where one selected item sits in the spread row: an entity's columns, or one plain column."""
+
+    model: type | None
+    keys: tuple[str, ...]
+    start: int
+    presence: int  # the index of the entity's primary key: None there means an outer join found nothing
+
+    def take(self, row: Sequence[Any]) -> Any:
+        if self.model is None:
+            return row[self.start]
+        if row[self.presence] is None:
+            return None
+        instance = self.model.__new__(self.model)
+        instance.__dict__.update(zip(self.keys, row[self.start:self.start + len(self.keys)], strict=True))
+        return instance
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnsStatement:
+    """An ORM select whose entities were spread into their columns, and how to gather them back."""
+
+    statement: Select[Any]
+    segments: tuple[_Segment, ...]
+
+    async def rows(self, session: AsyncSession, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """The rows as the ORM statement would give them (entities as read-only objects), in the
+        session's club."""
+        club_id = session.info.get(CLUB_ID)
+        if club_id is None:
+            raise RuntimeError("a columns statement reads in a club session only")
+        connection = await session.connection()
+        result = await connection.execute(self.statement, {**values, "club_id": club_id})
+        segments = self.segments
+        return [tuple(segment.take(row) for segment in segments) for row in result.all()]
+
+
+def spread(statement: Select[Any]) -> ColumnsStatement:
+    """The statement with each selected entity (a mapped class, not an alias) as its columns."""
+    segments: list[_Segment] = []
+    columns: list[Any] = []
+    for description in statement.column_descriptions:
+        entity, expression = description.get("entity"), description["expr"]
+        if entity is not None and expression is entity:
+            mapper = inspect_mapped(entity)
+            keys = tuple(attribute.key for attribute in mapper.column_attrs)
+            presence = len(columns) + keys.index(mapper.get_property_by_column(mapper.primary_key[0]).key)
+            segments.append(_Segment(entity, keys, len(columns), presence))
+            columns += [getattr(entity, key) for key in keys]
+        else:
+            segments.append(_Segment(None, (), len(columns), len(columns)))
+            columns.append(expression)
+    spread_statement = statement.with_only_columns(*columns, maintain_column_froms=True).options(
+        with_loader_criteria(ClubScoped, lambda cls: cls.club_id == _CLUB, include_aliases=True))
+    return ColumnsStatement(spread_statement, tuple(segments))
