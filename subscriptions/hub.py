@@ -20,7 +20,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -42,6 +42,7 @@ from models.engine import club_session
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from subscriptions.bus import OVERFLOW, RESET, club_channel
+from subscriptions.grouping import SharedEvent
 
 log = logging.getLogger("inbox.subscriptions")
 
@@ -64,6 +65,7 @@ class ThreadUpdateRow:
     message_id: int | None
     updates_cursor: str
     loaders: Loaders
+    event: SharedEvent = field(default_factory=SharedEvent, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,15 @@ class MessageRow:
     message: Message
     view: ThreadView | None
     loaders: Loaders
+    event: SharedEvent = field(default_factory=SharedEvent, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class CountsRow:
+    """A viewer's unread counts, one row for all its subscribers (so they share one execution)."""
+
+    counts: UnreadCounts
+    event: SharedEvent = field(default_factory=SharedEvent, compare=False, repr=False)
 
 
 class Subscriber:
@@ -144,7 +155,7 @@ class CountsSubscriber(Subscriber):
 
     def __init__(self, viewer_id: int) -> None:
         super().__init__(viewer_id)
-        self.last: UnreadCounts | None = None
+        self.last: CountsRow | None = None
 
 
 @dataclass
@@ -317,12 +328,13 @@ class ClubHub:
             self._wanted.merge(_Wanted(changes=True, viewers=set(), threads=set()))
             more = True
         more |= self._deliver_messages(messages, views, loaders)
+        rows = {viewer: CountsRow(now) for viewer, now in counts.items()}
         for subscriber in counts_for:
-            now = counts.get(subscriber.viewer_id)
-            if now is not None and (now != subscriber.last or wanted.reset):
-                subscriber.last = now
+            row = rows.get(subscriber.viewer_id)
+            if row is not None and (subscriber.last is None or row.counts != subscriber.last.counts or wanted.reset):
+                subscriber.last = row
                 subscriber.drop_pending()
-                subscriber.push([now])
+                subscriber.push([row])
         if more:
             self._wake.set()
 
@@ -337,6 +349,7 @@ class ClubHub:
                 select(Thread).where(Thread.id.in_(thread_ids)))).all()} if thread_ids else {}
             viewers = {s.viewer_id for s in joining if isinstance(s, CountsSubscriber)}
             counts = await unread_counts_for_viewers(session, viewers)
+        rows = {viewer: CountsRow(now) for viewer, now in counts.items()}
         if self.stamp is None:
             self.stamp = min((s.position or 0 for s in joining if isinstance(s, UpdatesSubscriber)
                               and not s.catch_up), default=None)
@@ -366,7 +379,7 @@ class ClubHub:
                     self._wanted.merge(_Wanted(threads={thread.id}, viewers=set()))
                     self._wake.set()
             elif isinstance(subscriber, CountsSubscriber):
-                subscriber.last = counts[subscriber.viewer_id]
+                subscriber.last = rows[subscriber.viewer_id]
                 subscriber.push([subscriber.last])
                 self.counts.add(subscriber)
 

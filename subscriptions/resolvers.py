@@ -12,12 +12,13 @@ from contextlib import contextmanager, nullcontext
 
 from inbox.changes import club_change_seq
 from inbox.errors import Forbidden
-from inbox.threads import UnreadCounts, decode_updates_cursor
-from models import Message
+from inbox.threads import decode_updates_cursor
 from resolvers.context import Context
 from resolvers.ids import decode_id
 from subscriptions.hub import (
+    CountsRow,
     CountsSubscriber,
+    MessageRow,
     MessagesSubscriber,
     NotFound,
     ThreadUpdateRow,
@@ -44,7 +45,7 @@ def _counted(ctx: Context) -> Iterator[None]:
         yield
 
 
-async def message_added(ctx: Context, thread_id: str, after: str | None) -> AsyncIterator[Message]:
+async def message_added(ctx: Context, thread_id: str, after: str | None) -> AsyncIterator[MessageRow]:
     """Each new message of a thread in order; with `after`, every message after that cursor first."""
     staff_id = _staff_id(ctx)
     decoded = decode_id(thread_id, "Thread")
@@ -56,7 +57,7 @@ async def message_added(ctx: Context, thread_id: str, after: str | None) -> Asyn
             while True:
                 for row in await subscriber.next_batch():
                     share_loaders(ctx, row.loaders, [row.view])
-                    yield row.message
+                    yield row
                     subscriber.delivered = row.message.seq
 
 
@@ -80,7 +81,7 @@ async def thread_updated(ctx: Context, category: str | None, after: str | None) 
                     subscriber.delivered = update.change_seq
 
 
-async def unread_counts_changed(ctx: Context) -> AsyncIterator[UnreadCounts]:
+async def unread_counts_changed(ctx: Context) -> AsyncIterator[CountsRow]:
     """The current counts at once, then each change (and again after a bus reset)."""
     subscriber = CountsSubscriber(_staff_id(ctx))
     with _counted(ctx):

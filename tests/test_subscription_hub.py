@@ -5,8 +5,10 @@ ending subscriptions."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, contextmanager
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -21,6 +23,7 @@ from inbox.settings import Settings
 from inbox.threads import thread_change
 from models import Thread
 from models.engine import club_session
+from subscriptions.grouping import EXECUTIONS
 from tests.factories import ClubFixture
 from tests.test_subscriptions import MESSAGE_ADDED, THREAD_UPDATED, UNREAD, Live
 from tests.ws_client import GraphQLWebSocket, live_server
@@ -149,3 +152,58 @@ async def test_a_busy_pool_delays_updates_and_ends_no_subscription(hub_live: Liv
             assert "errors" not in update and update["data"]["threadUpdated"]["reason"] == "MESSAGE_ADDED"
             assert (await ws.next(messages, timeout=10))["data"]["messageAdded"]["body"] == "after the rush"
             assert "errors" not in await ws.next(counts, timeout=10)
+
+
+async def raw_next(ws: GraphQLWebSocket) -> str:
+    """The next `next` frame as the server sent it (pings answered)."""
+    while True:
+        raw = await asyncio.wait_for(ws.connection.recv(), 5)
+        if '"type":"ping"' not in raw:
+            assert '"type":"next"' in raw, raw
+            return raw
+        await ws.send({"type": "pong"})
+
+
+async def test_an_event_is_executed_once_per_group_and_each_staff_user_gets_their_own_answer(
+    hub_live: Live, club: ClubFixture
+) -> None:
+    """Subscribers with the same document, variables and view share one execution and the same bytes;
+    another staff user's (their own flags and unread count) is executed apart."""
+    lea = hub_live.staff(club, "s1")
+    thread = await lea.start("Member", "m4")
+    await lea.action("setThreadFavorite", thread["id"], True)  # s1's own flag: s2 does not see it
+    async with AsyncExitStack() as stack:
+        sockets = {staff: [await stack.enter_async_context(hub_live.socket(club, staff)) for _ in range(4)]
+                   for staff in ("s1", "s2")}
+        for staff_sockets in sockets.values():
+            for ws in staff_sockets:
+                await ws.subscribe(THREAD_UPDATED, {"category": "MEMBER"})
+        await asyncio.sleep(0.3)  # every subscription admitted by the hub
+        change = await member_reply(hub_live, club, "m4", "to two groups")
+        before = replace(EXECUTIONS)
+        await publish_changes(hub_live.app.state.services.bus, [change])
+        frames = {staff: [await raw_next(ws) for ws in staff_sockets] for staff, staff_sockets in sockets.items()}
+    assert EXECUTIONS.executed - before.executed == 2  # one per staff user, not one per subscriber (8)
+    assert EXECUTIONS.shared - before.shared == 6
+    assert len(set(frames["s1"])) == len(set(frames["s2"])) == 1  # the same bytes within a group
+    s1, s2 = (json.loads(frames[staff][0])["payload"]["data"]["threadUpdated"] for staff in ("s1", "s2"))
+    assert (s1["thread"]["isFavorite"], s2["thread"]["isFavorite"]) == (True, False)
+    assert s1["message"] == s2["message"] == {"body": "to two groups"}
+    assert s1["updatesCursor"] != s2["updatesCursor"]  # each staff user's own update stream
+
+
+async def test_different_documents_of_one_viewer_are_executed_apart(hub_live: Live, club: ClubFixture) -> None:
+    thread = await hub_live.staff(club).start("Member", "m5")
+    other = THREAD_UPDATED.replace("reason updatesCursor", "reason")
+    async with AsyncExitStack() as stack:
+        first, second = [await stack.enter_async_context(hub_live.socket(club, "s1")) for _ in range(2)]
+        await first.subscribe(THREAD_UPDATED)
+        await second.subscribe(other)
+        await asyncio.sleep(0.3)
+        change = await member_reply(hub_live, club, "m5", "two documents")
+        before = replace(EXECUTIONS)
+        await publish_changes(hub_live.app.state.services.bus, [change])
+        one, two = (await first.next())["data"]["threadUpdated"], (await second.next())["data"]["threadUpdated"]
+    assert EXECUTIONS.executed - before.executed == 2
+    assert "updatesCursor" in one and "updatesCursor" not in two
+    assert one["thread"]["id"] == two["thread"]["id"] == thread["id"]
