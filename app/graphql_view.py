@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -258,4 +259,27 @@ class InboxGraphQL(GraphQL):
         return data
 
     def encode_json(self, data: object) -> str:
+        if isinstance(data, dict) and data.get("type") == "next" and data.keys() == _NEXT_KEYS:
+            payload = data["payload"]
+            if isinstance(payload, dict) and payload.keys() == _DATA_ONLY:
+                encoded = _encoded(payload["data"])
+                return f'{{"id":{json.dumps(data["id"])},"type":"next","payload":{{"data":{encoded}}}}}'
         return json.dumps(data, separators=(",", ":"))
+
+
+_NEXT_KEYS, _DATA_ONLY = {"id", "type", "payload"}, {"data"}
+_ENCODED: OrderedDict[int, tuple[object, str]] = OrderedDict()
+ENCODED_KEPT = 64  # recent subscription results: a group of subscribers shares one execution's data
+
+
+def _encoded(data: object) -> str:
+    """A subscription event's data as JSON, encoded once for every subscriber that received the same
+    result (subscriptions.grouping): they are sent the same bytes."""
+    known = _ENCODED.get(id(data))
+    if known is not None and known[0] is data:
+        return known[1]
+    text = json.dumps(data, separators=(",", ":"))
+    _ENCODED[id(data)] = (data, text)  # the data is kept with its text, so that its id is not reused
+    while len(_ENCODED) > ENCODED_KEPT:
+        _ENCODED.popitem(last=False)
+    return text
