@@ -103,6 +103,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler):
             await super().handle_connection_init(message)
         except _RetryLater:
             await self.websocket.close(code=1013, reason="Try again later")
+        self.connection_init_timeout_task = None  # cancelled by now: an idle connection keeps no done task
 
 
 class InboxGraphQL(GraphQL):

@@ -87,27 +87,36 @@ class CountsRow:
 class Subscriber:
     """A mailbox the hub fills and the subscription's own task empties."""
 
-    __slots__ = ("viewer_id", "active", "_items", "_wake", "_error")
+    __slots__ = ("viewer_id", "active", "_items", "_waiting", "_error")
 
     def __init__(self, viewer_id: int) -> None:
         self.viewer_id = viewer_id
         self.active = True
         self._items: list[Any] = []
-        self._wake = asyncio.Event()
+        # A future only while the subscription waits for items (an idle one holds no Event and its deque).
+        self._waiting: asyncio.Future[None] | None = None
         self._error: Exception | None = None
 
     def push(self, items: list[Any]) -> None:
         if items:
             self._items.extend(items)
-            self._wake.set()
+            self._wake()
 
     def fail(self, error: Exception) -> None:
         self._error = error
-        self._wake.set()
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiting is not None and not self._waiting.done():
+            self._waiting.set_result(None)
 
     async def next_batch(self) -> list[Any]:
-        await self._wake.wait()
-        self._wake.clear()
+        while not self._items and self._error is None:
+            self._waiting = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiting
+            finally:
+                self._waiting = None
         if self._error is not None:
             raise self._error
         items, self._items = self._items, []
