@@ -14,7 +14,7 @@ from schema.enums import ThreadCategory, ThreadUpdateReason
 from schema.permissions import HasInboxAddon, IsStaff
 from schema.types import Edge, Message, Thread, ThreadUpdate, UnreadCounts
 from subscriptions.grouping import SharedEvent
-from subscriptions.hub import ThreadUpdateRow
+from subscriptions.mailboxes import ThreadUpdateRow
 
 STAFF = [HasInboxAddon, IsStaff]
 

@@ -15,7 +15,8 @@ from inbox.errors import Forbidden
 from inbox.threads import decode_updates_cursor
 from resolvers.context import Context
 from resolvers.ids import decode_id
-from subscriptions.hub import (
+from subscriptions.hub import joined, known_stamp, share_loaders
+from subscriptions.mailboxes import (
     CountsRow,
     CountsSubscriber,
     MessageRow,
@@ -23,9 +24,6 @@ from subscriptions.hub import (
     NotFound,
     ThreadUpdateRow,
     UpdatesSubscriber,
-    joined,
-    known_stamp,
-    share_loaders,
 )
 
 SAFETY_CHECK_SECONDS = 20.0  # pub/sub is at-most-once: each club's hub re-reads the database this often
