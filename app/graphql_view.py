@@ -262,13 +262,16 @@ class InboxGraphQL(GraphQL):
     def encode_json(self, data: object) -> str:
         if isinstance(data, dict) and data.get("type") == "next" and data.keys() == _NEXT_KEYS:
             payload = data["payload"]
-            if isinstance(payload, dict) and payload.keys() == _DATA_ONLY:
+            if isinstance(payload, dict) and payload.keys() <= _DATA_EXTENSIONS and "data" in payload:
                 encoded = _encoded(payload["data"])
-                return f'{{"id":{json.dumps(data["id"])},"type":"next","payload":{{"data":{encoded}}}}}'
+                parts = [f'{{"id":{json.dumps(data["id"])},"type":"next","payload":{{"data":{encoded}']
+                if "extensions" in payload:
+                    parts.append(f',"extensions":{json.dumps(payload["extensions"], separators=(",", ":"))}')
+                return "".join((*parts, "}}"))
         return json.dumps(data, separators=(",", ":"))
 
 
-_NEXT_KEYS, _DATA_ONLY = {"id", "type", "payload"}, {"data"}
+_NEXT_KEYS, _DATA_EXTENSIONS = {"id", "type", "payload"}, {"data", "extensions"}
 _ENCODED: OrderedDict[int, tuple[object, str]] = OrderedDict()
 ENCODED_KEPT = 64  # recent subscription results: a group of subscribers shares one execution's data
 

@@ -69,7 +69,7 @@ async def _thread_update(update: ThreadUpdateRow, info: Info) -> ThreadUpdate:
     thread = Thread.of(update.view)
     message = None
     if update.message_id is not None:
-        row = await info.context.loaders.messages.load(update.message_id)
+        row = await update.loaders.messages.load(update.message_id)  # the round's, shared by every subscriber
         message = Message.of(row, info) if row else None
     return ThreadUpdate(thread=thread, edge=Edge(cursor=thread_cursor(update.view), node=thread),
                         message=message, reason=ThreadUpdateReason(update.reason),

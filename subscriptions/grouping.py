@@ -41,11 +41,14 @@ EXECUTIONS = ExecutionCount()
 class SharedEvent:
     """An event as the GraphQL layer shapes it, once, for every subscriber of one hub row."""
 
-    __slots__ = ("_value", "results")
+    __slots__ = ("_value", "results", "prepare")
 
     def __init__(self) -> None:
         self._value: Any = _UNSET
         self.results: dict[Hashable, ExecutionResult | asyncio.Future[ExecutionResult]] = {}
+        # What a subscriber's context needs before it executes the event for its group (its dataloaders):
+        # a subscriber answered from `results` skips it.
+        self.prepare: Callable[[Any], None] | None = None
 
     @property
     def value(self) -> Any:
@@ -110,6 +113,8 @@ class GroupedEvents(Executor):
             EXECUTIONS.shared += 1
             return asyncio.shield(known) if isinstance(known, asyncio.Future) else known
         EXECUTIONS.executed += 1
+        if event.prepare is not None:
+            event.prepare(self.context_value)
         result = super().execute_operation(serially)
         if not self.is_awaitable(result):
             event.results[key] = result

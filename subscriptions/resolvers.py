@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, nullcontext
+from functools import partial
 
 from inbox.changes import club_change_seq
 from inbox.errors import Forbidden
@@ -36,6 +37,12 @@ def _staff_id(ctx: Context) -> int:
     return principal.staff_id
 
 
+def _prepare(row: MessageRow | ThreadUpdateRow) -> None:
+    """The row's dataloaders, made for the one subscriber of each group that executes it."""
+    if row.event.prepare is None:
+        row.event.prepare = partial(share_loaders, loaders=row.loaders, views=[row.view])
+
+
 @contextmanager
 def _counted(ctx: Context) -> Iterator[None]:
     metrics = ctx.services.metrics
@@ -54,7 +61,7 @@ async def message_added(ctx: Context, thread_id: str, after: str | None) -> Asyn
         async with joined(ctx, subscriber, SAFETY_CHECK_SECONDS):
             while True:
                 for row in await subscriber.next_batch():
-                    share_loaders(ctx, row.loaders, [row.view])
+                    _prepare(row)
                     yield row
                     subscriber.delivered = row.message.seq
 
@@ -74,7 +81,7 @@ async def thread_updated(ctx: Context, category: str | None, after: str | None) 
         async with joined(ctx, subscriber, SAFETY_CHECK_SECONDS):
             while True:
                 for update in await subscriber.next_batch():
-                    share_loaders(ctx, update.loaders, [update.view])
+                    _prepare(update)
                     yield update
                     subscriber.delivered = update.change_seq
 
