@@ -17,6 +17,7 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.factory import create_app
+from app.graphql_view import InboxGraphQL
 from inbox.actions import record_member_reply
 from inbox.changes import publish_changes
 from inbox.settings import Settings
@@ -207,3 +208,33 @@ async def test_different_documents_of_one_viewer_are_executed_apart(hub_live: Li
     assert EXECUTIONS.executed - before.executed == 2
     assert "updatesCursor" in one and "updatesCursor" not in two
     assert one["thread"]["id"] == two["thread"]["id"] == thread["id"]
+
+
+async def test_new_messages_and_unread_counts_are_executed_once_per_staff_user(
+    hub_live: Live, club: ClubFixture
+) -> None:
+    thread = await hub_live.staff(club).start("Member", "m2")
+    async with AsyncExitStack() as stack:
+        opened = []
+        for staff in ("s1", "s2", "s1", "s2", "s1", "s2"):
+            ws = await stack.enter_async_context(hub_live.socket(club, staff))
+            messages, counts = await ws.subscribe(MESSAGE_ADDED, {"id": thread["id"]}), await ws.subscribe(UNREAD)
+            await ws.next(counts)  # the current counts, at once
+            opened.append((ws, messages, counts))
+        await asyncio.sleep(0.3)
+        change = await member_reply(hub_live, club, "m2", "once per staff user")
+        before = replace(EXECUTIONS)
+        await publish_changes(hub_live.app.state.services.bus, [change])
+        for ws, messages, counts in opened:
+            assert (await ws.next(messages))["data"]["messageAdded"]["body"] == "once per staff user"
+            assert (await ws.next(counts))["data"]["unreadCountsChanged"]["members"] >= 1
+    assert EXECUTIONS.executed - before.executed == 4  # (messageAdded, unreadCountsChanged) x two staff users
+
+
+def test_a_shared_frame_is_encoded_as_json_would_encode_it() -> None:
+    data = {"threadUpdated": {"reason": "MESSAGE_ADDED", "message": {"body": "Zoë \"quoted\" \u2028"}}}
+    frames = [{"id": "1", "type": "next", "payload": {"data": data}},
+              {"id": "7\"", "type": "next", "payload": {"data": data, "extensions": {"cost": 12}}},
+              {"id": "2", "type": "next", "payload": {"data": None, "errors": [{"message": "No"}]}}]
+    for frame in frames:
+        assert InboxGraphQL.encode_json(None, frame) == json.dumps(frame, separators=(",", ":"))  # type: ignore[arg-type]
