@@ -18,6 +18,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from app.websocket_protocol import LeanWebSocketProtocol
 from inbox.database import database_problem, engine_from_settings
 from inbox.errors import DomainError
 from inbox.settings import Settings, get_settings
@@ -200,8 +201,9 @@ def api_key_create(
 
 
 # A WebSocket costs little while idle: no compression (a deflate context per connection), uvicorn's
-# sans-I/O implementation (timers instead of three tasks per connection), 64 KiB frames at most.
-WEBSOCKET_SETTINGS: dict[str, Any] = {"ws": "websockets-sansio", "ws_per_message_deflate": False,
+# sans-I/O implementation (timers instead of three tasks per connection) without the handshake kept,
+# 64 KiB frames at most.
+WEBSOCKET_SETTINGS: dict[str, Any] = {"ws": LeanWebSocketProtocol, "ws_per_message_deflate": False,
                                       "ws_max_size": 64 * 1024}
 
 

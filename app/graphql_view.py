@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -103,6 +104,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler):
             await super().handle_connection_init(message)
         except _RetryLater:
             await self.websocket.close(code=1013, reason="Try again later")
+        self.connection_init_timeout_task = None  # cancelled by now: an idle connection keeps no done task
 
 
 class InboxGraphQL(GraphQL):
@@ -259,10 +261,42 @@ class InboxGraphQL(GraphQL):
         return data
 
     def encode_json(self, data: object) -> str:
-        """orjson: a threads page's body in a tenth of the standard library's time; what it cannot
-        encode (an integer beyond 64 bits) goes the standard way. Text, not bytes: strawberry sends
-        bytes as binary WebSocket frames, which graphql-transport-ws clients refuse."""
-        try:
-            return orjson.dumps(data).decode()
-        except TypeError:
-            return json.dumps(data, separators=(",", ":"))
+        """Subscription frames of a result shared by a group of subscribers are encoded once
+        (`_encoded`); everything else by `dumps`."""
+        if isinstance(data, dict) and data.get("type") == "next" and data.keys() == _NEXT_KEYS:
+            payload = data["payload"]
+            if isinstance(payload, dict) and payload.keys() <= _DATA_EXTENSIONS and "data" in payload:
+                encoded = _encoded(payload["data"])
+                parts = [f'{{"id":{dumps(data["id"])},"type":"next","payload":{{"data":{encoded}']
+                if "extensions" in payload:
+                    parts.append(f',"extensions":{dumps(payload["extensions"])}')
+                return "".join((*parts, "}}"))
+        return dumps(data)
+
+
+def dumps(data: object) -> str:
+    """orjson: a threads page's body in a tenth of the standard library's time; what it cannot
+    encode (an integer beyond 64 bits) goes the standard way. Text, not bytes: strawberry sends
+    bytes as binary WebSocket frames, which graphql-transport-ws clients refuse."""
+    try:
+        return orjson.dumps(data).decode()
+    except TypeError:
+        return json.dumps(data, separators=(",", ":"))
+
+
+_NEXT_KEYS, _DATA_EXTENSIONS = {"id", "type", "payload"}, {"data", "extensions"}
+_ENCODED: OrderedDict[int, tuple[object, str]] = OrderedDict()
+ENCODED_KEPT = 64  # recent subscription results: a group of subscribers shares one execution's data
+
+
+def _encoded(data: object) -> str:
+    """A subscription event's data as JSON, encoded once for every subscriber that received the same
+    result (subscriptions.grouping): they are sent the same bytes."""
+    known = _ENCODED.get(id(data))
+    if known is not None and known[0] is data:
+        return known[1]
+    text = dumps(data)
+    _ENCODED[id(data)] = (data, text)  # the data is kept with its text, so that its id is not reused
+    while len(_ENCODED) > ENCODED_KEPT:
+        _ENCODED.popitem(last=False)
+    return text

@@ -17,6 +17,7 @@ from schema.subscription import Subscription
 from schema.timing import OperationTimer
 from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate
 from schema.wording import NullWording
+from subscriptions.grouping import grouped_events
 
 
 def build_schema(*, production: bool = False, fast_execution: bool = True) -> strawberry.Schema:
@@ -45,6 +46,7 @@ def build_schema(*, production: bool = False, fast_execution: bool = True) -> st
     )
     if fast_execution:
         schema.execution_context_class = fast_execution_context(schema._schema, schema.config.info_class)
+    schema.execution_context_class = grouped_events(schema.execution_context_class)
     guard_mutation_inputs(schema)
     return schema
 

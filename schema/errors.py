@@ -63,6 +63,12 @@ class ErrorPolicy(MaskErrors):
         super().__init__()
         self.production = production
 
+    def _process_result(self, result: object) -> None:
+        """As MaskErrors does, without its runtime Protocol check (costly on every subscription frame)."""
+        errors = getattr(result, "errors", None)
+        if errors:
+            result.errors = self._process_errors(errors)  # type: ignore[attr-defined]
+
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         processed = [self._process_error(error) for error in errors]
         if self.production:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -13,6 +13,8 @@ from inbox.threads import thread_cursor
 from schema.enums import ThreadCategory, ThreadUpdateReason
 from schema.permissions import HasInboxAddon, IsStaff
 from schema.types import Edge, Message, Thread, ThreadUpdate, UnreadCounts
+from subscriptions.grouping import SharedEvent
+from subscriptions.mailboxes import ThreadUpdateRow
 
 STAFF = [HasInboxAddon, IsStaff]
 
@@ -34,7 +36,9 @@ class Subscription:
     async def message_added(self, info: Info, thread_id: OpenThread,
                             after: LastMessageCursor = None) -> AsyncGenerator[Message, None]:
         async for row in live.message_added(info.context, thread_id, after):
-            yield Message.of(row, info)
+            async def message(row: Any = row) -> Message:
+                return Message.of(row.message, info)
+            yield _payload(await row.event.shaped(message))
 
     @strawberry.subscription(permission_classes=STAFF, description=(
         "Changes to the subscriber's thread items, optionally of one category. With `after` (an updatesCursor),\n"
@@ -42,17 +46,31 @@ class Subscription:
     async def thread_updated(self, info: Info, category: OneCategory = None,
                              after: LastUpdatesCursor = None) -> AsyncGenerator[ThreadUpdate, None]:
         async for update in live.thread_updated(info.context, category.value if category else None, after):
-            thread = Thread.of(update.view)
-            message = None
-            if update.message_id is not None:
-                row = await info.context.loaders.messages.load(update.message_id)
-                message = Message.of(row, info) if row else None
-            yield ThreadUpdate(thread=thread, edge=Edge(cursor=thread_cursor(update.view), node=thread),
-                               message=message, reason=ThreadUpdateReason(update.reason),
-                               updates_cursor=update.updates_cursor)
+            async def shape(update: ThreadUpdateRow = update) -> ThreadUpdate:
+                return await _thread_update(update, info)
+            yield _payload(await update.event.shaped(shape))
 
     @strawberry.subscription(permission_classes=STAFF,
                              description="The subscriber's unread counts: the current value at once, then each change.")
     async def unread_counts_changed(self, info: Info) -> AsyncGenerator[UnreadCounts, None]:
-        async for counts in live.unread_counts_changed(info.context):
-            yield UnreadCounts.of(counts, info.context.viewer_id)  # type: ignore[arg-type]
+        async for row in live.unread_counts_changed(info.context):
+            async def counts(row: Any = row) -> UnreadCounts:
+                return UnreadCounts.of(row.counts, info.context.viewer_id)  # type: ignore[arg-type]
+            yield _payload(await row.event.shaped(counts))
+
+
+def _payload(event: SharedEvent) -> Any:
+    """What a subscription yields: the event shaped once for every subscriber of its hub row; the
+    schema's executor (subscriptions.grouping) unwraps it and executes it once per group."""
+    return event
+
+
+async def _thread_update(update: ThreadUpdateRow, info: Info) -> ThreadUpdate:
+    thread = Thread.of(update.view)
+    message = None
+    if update.message_id is not None:
+        row = await update.loaders.messages.load(update.message_id)  # the round's, shared by every subscriber
+        message = Message.of(row, info) if row else None
+    return ThreadUpdate(thread=thread, edge=Edge(cursor=thread_cursor(update.view), node=thread),
+                        message=message, reason=ThreadUpdateReason(update.reason),
+                        updates_cursor=update.updates_cursor)

@@ -24,127 +24,39 @@ from dataclasses import dataclass, replace
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import select
-
-from inbox.errors import DomainError
+from inbox.changes import club_change_seq
+from inbox.live_reads import messages_after, threads_by_id, threads_with_new_messages
 from inbox.messages import cursor_seq
 from inbox.threads import (
     ThreadView,
-    UnreadCounts,
     change_log_for_viewers,
     encode_updates_cursor,
     load_thread_views_for_viewers,
     threads_changed_since,
     unread_counts_for_viewers,
 )
-from models import Club, Message, Thread
+from models import Club, Message
 from models.engine import club_session
 from resolvers.context import Context
 from resolvers.loaders import Loaders
 from subscriptions.bus import OVERFLOW, RESET, club_channel
+from subscriptions.mailboxes import (
+    CountsRow,
+    CountsSubscriber,
+    MessageRow,
+    MessagesSubscriber,
+    NotFound,
+    Subscriber,
+    ThreadUpdateRow,
+    UpdatesSubscriber,
+)
 
 log = logging.getLogger("inbox.subscriptions")
 
 BATCH = 500  # rows read per kind and round; a full batch starts another round at once
-MAILBOX_LIMIT = 1000  # undelivered rows a subscriber may hold before it is caught up from the database instead
 RETRY_START, RETRY_MAX = 0.1, 2.0
 SHARED_LOADERS = ("members", "smartlists", "sessions", "staff", "messages", "delivery_summaries",
                   "booking_counts", "smartlist_counts")  # viewer-independent: one per round for every subscriber
-
-
-class NotFound(DomainError):
-    code = "NOT_FOUND"
-
-
-@dataclass(frozen=True)
-class ThreadUpdateRow:
-    view: ThreadView
-    reason: str
-    change_seq: int
-    message_id: int | None
-    updates_cursor: str
-    loaders: Loaders
-
-
-@dataclass(frozen=True)
-class MessageRow:
-    message: Message
-    view: ThreadView | None
-    loaders: Loaders
-
-
-class Subscriber:
-    """A mailbox the hub fills and the subscription's own task empties."""
-
-    __slots__ = ("viewer_id", "active", "_items", "_wake", "_error")
-
-    def __init__(self, viewer_id: int) -> None:
-        self.viewer_id = viewer_id
-        self.active = True
-        self._items: list[Any] = []
-        self._wake = asyncio.Event()
-        self._error: Exception | None = None
-
-    def push(self, items: list[Any]) -> None:
-        if items:
-            self._items.extend(items)
-            self._wake.set()
-
-    def fail(self, error: Exception) -> None:
-        self._error = error
-        self._wake.set()
-
-    async def next_batch(self) -> list[Any]:
-        await self._wake.wait()
-        self._wake.clear()
-        if self._error is not None:
-            raise self._error
-        items, self._items = self._items, []
-        return items
-
-    @property
-    def overflowing(self) -> bool:
-        return len(self._items) > MAILBOX_LIMIT
-
-    def drop_pending(self) -> None:
-        self._items = []
-
-
-class UpdatesSubscriber(Subscriber):
-    """threadUpdated: `position` is the last stamp handed over; `catch_up` asks for CATCH_UP rows."""
-
-    __slots__ = ("category", "position", "catch_up", "delivered")
-
-    def __init__(self, viewer_id: int, category: str | None, after_seq: int | None,
-                 live_from: int | None = None) -> None:
-        """`after_seq` (a client's cursor) catches up first; `live_from` (the club's stamp when the
-        client subscribed) sends every later change live, even one committed before the hub admits it."""
-        super().__init__(viewer_id)
-        self.category = category
-        self.position = after_seq if after_seq is not None else live_from
-        self.catch_up = after_seq is not None
-        self.delivered = self.position or 0
-
-
-class MessagesSubscriber(Subscriber):
-    """messageAdded of one thread: `position` is the last message seq handed over."""
-
-    __slots__ = ("thread_id", "after", "position", "delivered")
-
-    def __init__(self, viewer_id: int, thread_id: int, after: str | None) -> None:
-        super().__init__(viewer_id)
-        self.thread_id = thread_id
-        self.after = after
-        self.position = -1
-        self.delivered = -1
-
-
-class CountsSubscriber(Subscriber):
-    __slots__ = ("last",)
-
-    def __init__(self, viewer_id: int) -> None:
-        super().__init__(viewer_id)
-        self.last: UnreadCounts | None = None
 
 
 @dataclass
@@ -317,12 +229,13 @@ class ClubHub:
             self._wanted.merge(_Wanted(changes=True, viewers=set(), threads=set()))
             more = True
         more |= self._deliver_messages(messages, views, loaders)
+        rows = {viewer: CountsRow(now) for viewer, now in counts.items()}
         for subscriber in counts_for:
-            now = counts.get(subscriber.viewer_id)
-            if now is not None and (now != subscriber.last or wanted.reset):
-                subscriber.last = now
+            row = rows.get(subscriber.viewer_id)
+            if row is not None and (subscriber.last is None or row.counts != subscriber.last.counts or wanted.reset):
+                subscriber.last = row
                 subscriber.drop_pending()
-                subscriber.push([now])
+                subscriber.push([row])
         if more:
             self._wake.set()
 
@@ -331,12 +244,11 @@ class ClubHub:
         async with club_session(self.services.sessions, self.club_id) as session:
             change_seq = 0
             if any(isinstance(s, UpdatesSubscriber) and s.position is None for s in joining):
-                change_seq = int(await session.scalar(select(Club.change_seq).where(Club.id == self.club_id)) or 0)
-            thread_ids = {s.thread_id for s in joining if isinstance(s, MessagesSubscriber)}
-            threads = {thread.id: thread for thread in (await session.scalars(
-                select(Thread).where(Thread.id.in_(thread_ids)))).all()} if thread_ids else {}
+                change_seq = await club_change_seq(session, self.club_id)
+            threads = await threads_by_id(session, {s.thread_id for s in joining if isinstance(s, MessagesSubscriber)})
             viewers = {s.viewer_id for s in joining if isinstance(s, CountsSubscriber)}
             counts = await unread_counts_for_viewers(session, viewers)
+        rows = {viewer: CountsRow(now) for viewer, now in counts.items()}
         if self.stamp is None:
             self.stamp = min((s.position or 0 for s in joining if isinstance(s, UpdatesSubscriber)
                               and not s.catch_up), default=None)
@@ -366,7 +278,7 @@ class ClubHub:
                     self._wanted.merge(_Wanted(threads={thread.id}, viewers=set()))
                     self._wake.set()
             elif isinstance(subscriber, CountsSubscriber):
-                subscriber.last = counts[subscriber.viewer_id]
+                subscriber.last = rows[subscriber.viewer_id]
                 subscriber.push([subscriber.last])
                 self.counts.add(subscriber)
 
@@ -385,20 +297,10 @@ class ClubHub:
     async def _read_messages(self, session: Any, wanted: set[int] | None) -> dict[int, list[Message]]:
         """New messages of the watched threads that may have some (all of them after a reset or a
         safety check: first their last seq, in one statement)."""
-        watched = set(self.messages)
+        positions = {thread_id: min(s.position for s in watchers) for thread_id, watchers in self.messages.items()}
         if wanted is None:
-            if not watched:
-                return {}
-            heads = dict((await session.execute(select(Thread.id, Thread.last_seq)
-                                                .where(Thread.id.in_(watched)))).all())
-            wanted = {t for t, last in heads.items() if last > min(s.position for s in self.messages[t])}
-        found: dict[int, list[Message]] = {}
-        for thread_id in wanted & watched:
-            after = min(s.position for s in self.messages[thread_id])
-            found[thread_id] = list((await session.scalars(
-                select(Message).where(Message.thread_id == thread_id, Message.seq > after)
-                .order_by(Message.seq).limit(BATCH))).all())
-        return found
+            wanted = await threads_with_new_messages(session, positions)
+        return await messages_after(session, {t: positions[t] for t in wanted if t in positions}, BATCH)
 
     async def _prewarm(self, loaders: Loaders, entries: list[tuple[Any, str]], messages: dict[int, list[Message]],
                        views: dict[tuple[int, int], ThreadView], caught_up: dict[Any, list[Any]]) -> None:

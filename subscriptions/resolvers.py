@@ -9,22 +9,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager, nullcontext
+from functools import partial
 
 from inbox.changes import club_change_seq
 from inbox.errors import Forbidden
-from inbox.threads import UnreadCounts, decode_updates_cursor
-from models import Message
+from inbox.threads import decode_updates_cursor
 from resolvers.context import Context
 from resolvers.ids import decode_id
-from subscriptions.hub import (
+from subscriptions.hub import joined, known_stamp, share_loaders
+from subscriptions.mailboxes import (
+    CountsRow,
     CountsSubscriber,
+    MessageRow,
     MessagesSubscriber,
     NotFound,
     ThreadUpdateRow,
     UpdatesSubscriber,
-    joined,
-    known_stamp,
-    share_loaders,
 )
 
 SAFETY_CHECK_SECONDS = 20.0  # pub/sub is at-most-once: each club's hub re-reads the database this often
@@ -37,6 +37,12 @@ def _staff_id(ctx: Context) -> int:
     return principal.staff_id
 
 
+def _prepare(row: MessageRow | ThreadUpdateRow) -> None:
+    """The row's dataloaders, made for the one subscriber of each group that executes it."""
+    if row.event.prepare is None:
+        row.event.prepare = partial(share_loaders, loaders=row.loaders, views=[row.view])
+
+
 @contextmanager
 def _counted(ctx: Context) -> Iterator[None]:
     metrics = ctx.services.metrics
@@ -44,7 +50,7 @@ def _counted(ctx: Context) -> Iterator[None]:
         yield
 
 
-async def message_added(ctx: Context, thread_id: str, after: str | None) -> AsyncIterator[Message]:
+async def message_added(ctx: Context, thread_id: str, after: str | None) -> AsyncIterator[MessageRow]:
     """Each new message of a thread in order; with `after`, every message after that cursor first."""
     staff_id = _staff_id(ctx)
     decoded = decode_id(thread_id, "Thread")
@@ -55,8 +61,8 @@ async def message_added(ctx: Context, thread_id: str, after: str | None) -> Asyn
         async with joined(ctx, subscriber, SAFETY_CHECK_SECONDS):
             while True:
                 for row in await subscriber.next_batch():
-                    share_loaders(ctx, row.loaders, [row.view])
-                    yield row.message
+                    _prepare(row)
+                    yield row
                     subscriber.delivered = row.message.seq
 
 
@@ -75,12 +81,12 @@ async def thread_updated(ctx: Context, category: str | None, after: str | None) 
         async with joined(ctx, subscriber, SAFETY_CHECK_SECONDS):
             while True:
                 for update in await subscriber.next_batch():
-                    share_loaders(ctx, update.loaders, [update.view])
+                    _prepare(update)
                     yield update
                     subscriber.delivered = update.change_seq
 
 
-async def unread_counts_changed(ctx: Context) -> AsyncIterator[UnreadCounts]:
+async def unread_counts_changed(ctx: Context) -> AsyncIterator[CountsRow]:
     """The current counts at once, then each change (and again after a bus reset)."""
     subscriber = CountsSubscriber(_staff_id(ctx))
     with _counted(ctx):

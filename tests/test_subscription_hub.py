@@ -5,8 +5,10 @@ ending subscriptions."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, contextmanager
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -15,12 +17,14 @@ from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.factory import create_app
+from app.graphql_view import InboxGraphQL, dumps
 from inbox.actions import record_member_reply
 from inbox.changes import publish_changes
 from inbox.settings import Settings
 from inbox.threads import thread_change
 from models import Thread
 from models.engine import club_session
+from subscriptions.grouping import EXECUTIONS
 from tests.factories import ClubFixture
 from tests.test_subscriptions import MESSAGE_ADDED, THREAD_UPDATED, UNREAD, Live
 from tests.ws_client import GraphQLWebSocket, live_server
@@ -149,3 +153,89 @@ async def test_a_busy_pool_delays_updates_and_ends_no_subscription(hub_live: Liv
             assert "errors" not in update and update["data"]["threadUpdated"]["reason"] == "MESSAGE_ADDED"
             assert (await ws.next(messages, timeout=10))["data"]["messageAdded"]["body"] == "after the rush"
             assert "errors" not in await ws.next(counts, timeout=10)
+
+
+async def raw_next(ws: GraphQLWebSocket) -> str:
+    """The next `next` frame as the server sent it (pings answered)."""
+    while True:
+        raw = await asyncio.wait_for(ws.connection.recv(), 5)
+        if '"type":"ping"' not in raw:
+            assert '"type":"next"' in raw, raw
+            return raw
+        await ws.send({"type": "pong"})
+
+
+async def test_an_event_is_executed_once_per_group_and_each_staff_user_gets_their_own_answer(
+    hub_live: Live, club: ClubFixture
+) -> None:
+    """Subscribers with the same document, variables and view share one execution and the same bytes;
+    another staff user's (their own flags and unread count) is executed apart."""
+    lea = hub_live.staff(club, "s1")
+    thread = await lea.start("Member", "m4")
+    await lea.action("setThreadFavorite", thread["id"], True)  # s1's own flag: s2 does not see it
+    async with AsyncExitStack() as stack:
+        sockets = {staff: [await stack.enter_async_context(hub_live.socket(club, staff)) for _ in range(4)]
+                   for staff in ("s1", "s2")}
+        for staff_sockets in sockets.values():
+            for ws in staff_sockets:
+                await ws.subscribe(THREAD_UPDATED, {"category": "MEMBER"})
+        await asyncio.sleep(0.3)  # every subscription admitted by the hub
+        change = await member_reply(hub_live, club, "m4", "to two groups")
+        before = replace(EXECUTIONS)
+        await publish_changes(hub_live.app.state.services.bus, [change])
+        frames = {staff: [await raw_next(ws) for ws in staff_sockets] for staff, staff_sockets in sockets.items()}
+    assert EXECUTIONS.executed - before.executed == 2  # one per staff user, not one per subscriber (8)
+    assert EXECUTIONS.shared - before.shared == 6
+    assert len(set(frames["s1"])) == len(set(frames["s2"])) == 1  # the same bytes within a group
+    s1, s2 = (json.loads(frames[staff][0])["payload"]["data"]["threadUpdated"] for staff in ("s1", "s2"))
+    assert (s1["thread"]["isFavorite"], s2["thread"]["isFavorite"]) == (True, False)
+    assert s1["message"] == s2["message"] == {"body": "to two groups"}
+    assert s1["updatesCursor"] != s2["updatesCursor"]  # each staff user's own update stream
+
+
+async def test_different_documents_of_one_viewer_are_executed_apart(hub_live: Live, club: ClubFixture) -> None:
+    thread = await hub_live.staff(club).start("Member", "m5")
+    other = THREAD_UPDATED.replace("reason updatesCursor", "reason")
+    async with AsyncExitStack() as stack:
+        first, second = [await stack.enter_async_context(hub_live.socket(club, "s1")) for _ in range(2)]
+        await first.subscribe(THREAD_UPDATED)
+        await second.subscribe(other)
+        await asyncio.sleep(0.3)
+        change = await member_reply(hub_live, club, "m5", "two documents")
+        before = replace(EXECUTIONS)
+        await publish_changes(hub_live.app.state.services.bus, [change])
+        one, two = (await first.next())["data"]["threadUpdated"], (await second.next())["data"]["threadUpdated"]
+    assert EXECUTIONS.executed - before.executed == 2
+    assert "updatesCursor" in one and "updatesCursor" not in two
+    assert one["thread"]["id"] == two["thread"]["id"] == thread["id"]
+
+
+async def test_new_messages_and_unread_counts_are_executed_once_per_staff_user(
+    hub_live: Live, club: ClubFixture
+) -> None:
+    thread = await hub_live.staff(club).start("Member", "m2")
+    async with AsyncExitStack() as stack:
+        opened = []
+        for staff in ("s1", "s2", "s1", "s2", "s1", "s2"):
+            ws = await stack.enter_async_context(hub_live.socket(club, staff))
+            messages, counts = await ws.subscribe(MESSAGE_ADDED, {"id": thread["id"]}), await ws.subscribe(UNREAD)
+            await ws.next(counts)  # the current counts, at once
+            opened.append((ws, messages, counts))
+        await asyncio.sleep(0.3)
+        change = await member_reply(hub_live, club, "m2", "once per staff user")
+        before = replace(EXECUTIONS)
+        await publish_changes(hub_live.app.state.services.bus, [change])
+        for ws, messages, counts in opened:
+            assert (await ws.next(messages))["data"]["messageAdded"]["body"] == "once per staff user"
+            assert (await ws.next(counts))["data"]["unreadCountsChanged"]["members"] >= 1
+    assert EXECUTIONS.executed - before.executed == 4  # (messageAdded, unreadCountsChanged) x two staff users
+
+
+def test_a_shared_frame_is_encoded_as_any_other_frame() -> None:
+    data = {"threadUpdated": {"reason": "MESSAGE_ADDED", "message": {"body": "Zoë \"quoted\" \u2028"}}}
+    frames = [{"id": "1", "type": "next", "payload": {"data": data}},
+              {"id": "7\"", "type": "next", "payload": {"data": data, "extensions": {"cost": 12}}},
+              {"id": "2", "type": "next", "payload": {"data": None, "errors": [{"message": "No"}]}}]
+    for frame in frames:
+        encoded = InboxGraphQL.encode_json(None, frame)  # type: ignore[arg-type]
+        assert encoded == dumps(frame) and json.loads(encoded) == frame
