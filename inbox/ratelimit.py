@@ -39,6 +39,7 @@ DEFAULT_CAPACITY = 20_000
 DEFAULT_WINDOW_SECONDS = 60.0
 REDIS_PREFIX = "inbox:ratelimit:"
 REDIS_TIMEOUT_SECONDS = 0.5
+REDIS_CONNECTIONS = 20
 OUTAGE_PAUSE_SECONDS = 5.0
 # The Redis limiter's local view (RedisRateLimiter): decided in the process up to this share of the
 # capacity, while owing Redis at most OWED_SHARE of it, sent within about SYNC_SECONDS.
@@ -306,14 +307,17 @@ class RedisRateLimiter:
 
 def rate_limiter_from_url(redis_url: str | None, **options: Any) -> MemoryRateLimiter | RedisRateLimiter:
     """A Redis limiter when a URL is configured (owning its client: short timeouts and a single
-    retry, so a sick Redis costs little latency), the memory one otherwise. `options` go to the
-    limiter (capacity, window_seconds, and prefix for Redis)."""
+    retry, so a sick Redis costs little latency; a burst of charges waits for one of the pool's
+    connections rather than being taken for an outage), the memory one otherwise. `options` go to
+    the limiter (capacity, window_seconds, and prefix and sync_seconds for Redis)."""
     if not redis_url:
         return MemoryRateLimiter(**options)
-    client = redis.Redis.from_url(
+    pool = redis.BlockingConnectionPool.from_url(
         redis_url,
+        max_connections=REDIS_CONNECTIONS,
+        timeout=REDIS_TIMEOUT_SECONDS,
         socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         socket_timeout=REDIS_TIMEOUT_SECONDS,
         retry=Retry(NoBackoff(), retries=1),
     )
-    return RedisRateLimiter(client, **options)
+    return RedisRateLimiter(redis.Redis.from_pool(pool), **options)
