@@ -13,9 +13,10 @@ owes Redis at most `OWED_SHARE` of it, is allowed locally and sent in the backgr
 are Redis's word: its script adds what the process owes, then tests the cost, atomically.
 
 The bound: one process never overspends (its estimate counts all it allowed, sent or not, and the
-costs Redis is deciding). A fleet of N processes overshoots only by what the others allowed far from
-the limit and have not sent yet: a bucket holds at most capacity x (1 + (N - 1) x OWED_SHARE), 2% more
-per extra process. Near the limit there is no overshoot beyond that: every charge is decided in Redis.
+costs Redis is deciding). With N processes the only overshoot is what the other processes allowed far
+from the limit and have not sent yet, at most OWED_SHARE of the capacity each: a bucket holds at most
+capacity x (1 + (N - 1) x OWED_SHARE), 2% more per extra process. Near the limit nothing is decided
+locally.
 """
 
 from __future__ import annotations
