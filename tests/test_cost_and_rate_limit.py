@@ -25,6 +25,7 @@ from strawberry.asgi import GraphQL
 from inbox.ratelimit import MemoryRateLimiter, RateDecision, RedisRateLimiter, rate_limiter_from_url
 from schema.cost import MAX_QUERY_COST, QueryCost, operation_cost
 from schema.errors import ErrorPolicy
+from tests.redis_server import RedisServer
 
 # The printed schema, which the contract check keeps equal to the API contract (types, arguments, defaults).
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
@@ -404,18 +405,27 @@ async def test_redis_buckets_are_shared_prefixed_and_expire(redis_url: str) -> N
         await client.aclose()
 
 
-# The Redis limiter's local view: counted in script runs (Redis's own command statistics), never timed.
+# The Redis limiter's local view: counted in script runs (the command statistics of a Redis of their own,
+# which no other test or run shares), never timed.
 SLOW_LEAK = 10**7  # window seconds: the buckets below leak well under a point during a test
 
 
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
 @pytest.fixture
-async def redis_limiters(redis_url: str) -> AsyncIterator[Callable[..., RedisRateLimiter]]:
+async def redis_limiters(private_redis: str) -> AsyncIterator[Callable[..., RedisRateLimiter]]:
     """Redis limiters sharing one bucket prefix, like the processes of a fleet."""
     prefix = f"{RUN_PREFIX}{uuid.uuid4().hex[:8]}:"
     made: list[RedisRateLimiter] = []
 
     def make(**options: Any) -> RedisRateLimiter:
-        limiter = rate_limiter_from_url(redis_url, prefix=prefix, **options)
+        limiter = rate_limiter_from_url(private_redis, prefix=prefix, **options)
         assert isinstance(limiter, RedisRateLimiter)
         made.append(limiter)
         return limiter
@@ -426,8 +436,8 @@ async def redis_limiters(redis_url: str) -> AsyncIterator[Callable[..., RedisRat
 
 
 @pytest.fixture
-async def redis_client(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
-    client = redis.asyncio.Redis.from_url(redis_url)
+async def redis_client(private_redis: str) -> AsyncIterator[redis.asyncio.Redis]:
+    client = redis.asyncio.Redis.from_url(private_redis)
     yield client
     await client.aclose()
 
