@@ -25,6 +25,7 @@ from strawberry.asgi import GraphQL
 from inbox.ratelimit import MemoryRateLimiter, RateDecision, RedisRateLimiter, rate_limiter_from_url
 from schema.cost import MAX_QUERY_COST, QueryCost, operation_cost
 from schema.errors import ErrorPolicy
+from tests.redis_server import RedisServer
 
 # The printed schema, which the contract check keeps equal to the API contract (types, arguments, defaults).
 SCHEMA_FILE = Path(__file__).resolve().parent.parent / "schema.graphql"
@@ -402,6 +403,151 @@ async def test_redis_buckets_are_shared_prefixed_and_expire(redis_url: str) -> N
         for closable in (one, other):
             await closable.aclose()
         await client.aclose()
+
+
+# The Redis limiter's local view: counted in script runs (the command statistics of a Redis of their own,
+# which no other test or run shares), never timed.
+SLOW_LEAK = 10**7  # window seconds: the buckets below leak well under a point during a test
+
+
+@pytest.fixture(scope="module")
+def private_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+async def redis_limiters(private_redis: str) -> AsyncIterator[Callable[..., RedisRateLimiter]]:
+    """Redis limiters sharing one bucket prefix, like the processes of a fleet."""
+    prefix = f"{RUN_PREFIX}{uuid.uuid4().hex[:8]}:"
+    made: list[RedisRateLimiter] = []
+
+    def make(**options: Any) -> RedisRateLimiter:
+        limiter = rate_limiter_from_url(private_redis, prefix=prefix, **options)
+        assert isinstance(limiter, RedisRateLimiter)
+        made.append(limiter)
+        return limiter
+
+    yield make
+    for limiter in made:
+        await limiter.aclose()
+
+
+@pytest.fixture
+async def redis_client(private_redis: str) -> AsyncIterator[redis.asyncio.Redis]:
+    client = redis.asyncio.Redis.from_url(private_redis)
+    yield client
+    await client.aclose()
+
+
+async def script_runs(client: redis.asyncio.Redis) -> int:
+    stats = await client.info("commandstats")
+    return sum(stats.get(f"cmdstat_{name}", {}).get("calls", 0) for name in ("eval", "evalsha"))
+
+
+async def redis_level(client: redis.asyncio.Redis, limiter: RedisRateLimiter, key: str) -> float:
+    return float(await client.hget(limiter._prefix + key, "level") or 0)
+
+
+async def test_redis_charges_far_from_the_limit_make_no_round_trip(
+    redis_limiters: Callable[..., RedisRateLimiter], redis_client: redis.asyncio.Redis,
+) -> None:
+    limiter = redis_limiters(capacity=100_000, window_seconds=SLOW_LEAK, sync_seconds=3600)
+    assert (await limiter.charge("staff:1", 1)).remaining == 99_999  # a key's first charge is Redis's word
+    before = await script_runs(redis_client)
+    decisions = [await limiter.charge("staff:1", 1) for _ in range(500)]
+    assert await script_runs(redis_client) == before
+    assert all(decision.allowed for decision in decisions)
+    assert decisions[-1].limit == 100_000 and decisions[-1].remaining == 99_499 and decisions[-1].retry_after == 0
+    assert await redis_level(redis_client, limiter, "staff:1") < 2
+    await limiter.aclose()  # sends what it owes
+    assert await script_runs(redis_client) == before + 1
+    assert 500 < await redis_level(redis_client, limiter, "staff:1") <= 501
+
+
+async def test_redis_pending_charges_reach_redis_within_the_sync_interval(
+    redis_limiters: Callable[..., RedisRateLimiter], redis_client: redis.asyncio.Redis,
+) -> None:
+    limiter = redis_limiters(capacity=100_000, window_seconds=SLOW_LEAK, sync_seconds=0.1)
+    await limiter.charge("staff:1", 1)
+    for _ in range(10):
+        await limiter.charge("staff:1", 1)
+    assert await redis_level(redis_client, limiter, "staff:1") < 2
+    await asyncio.sleep(0.5)
+    assert 10 < await redis_level(redis_client, limiter, "staff:1") <= 11
+    before = await script_runs(redis_client)
+    await asyncio.sleep(0.5)
+    assert await script_runs(redis_client) == before  # nothing owed: the sweep sends nothing
+
+
+async def test_redis_owing_half_the_local_share_syncs_at_once(
+    redis_limiters: Callable[..., RedisRateLimiter], redis_client: redis.asyncio.Redis,
+) -> None:
+    limiter = redis_limiters(capacity=10_000, window_seconds=SLOW_LEAK, sync_seconds=3600)  # owes at most 200
+    await limiter.charge("staff:1", 1)
+    before = await script_runs(redis_client)
+    for _ in range(100):
+        await limiter.charge("staff:1", 1)
+    await asyncio.sleep(0.5)
+    assert await script_runs(redis_client) == before + 1
+    assert 100 < await redis_level(redis_client, limiter, "staff:1") <= 101
+
+
+async def test_redis_two_processes_near_the_limit_never_overspend_together(
+    redis_limiters: Callable[..., RedisRateLimiter],
+) -> None:
+    one, other = (redis_limiters(capacity=1_000, window_seconds=SLOW_LEAK) for _ in range(2))
+    assert (await one.charge("staff:1", 850)).allowed
+    assert (await other.charge("staff:1", 1)).remaining == 149  # sees the other process's charge
+
+    async def spend(limiter: RedisRateLimiter) -> int:
+        return sum([(await limiter.charge("staff:1", 1)).allowed for _ in range(200)])
+
+    assert sum(await asyncio.gather(spend(one), spend(other))) == 149
+
+
+async def test_redis_far_from_the_limit_a_fleet_overshoots_at_most_the_others_local_share(
+    redis_limiters: Callable[..., RedisRateLimiter], redis_client: redis.asyncio.Redis,
+) -> None:
+    one, other = (redis_limiters(capacity=10_000, window_seconds=SLOW_LEAK) for _ in range(2))
+
+    async def spend(limiter: RedisRateLimiter) -> int:
+        allowed = 0
+        for _ in range(1_200):
+            decision = await limiter.charge("staff:1", 10)
+            allowed += 10 * decision.allowed
+            await asyncio.sleep(0)  # the other process gets a turn after each charge
+        return allowed
+
+    spent = sum(await asyncio.gather(spend(one), spend(other)))
+    assert 10_000 - 20 <= spent <= 10_000 + 200  # 2% of capacity per other process, at most
+    for limiter in (one, other):
+        await limiter.aclose()
+    assert spent - 1 < await redis_level(redis_client, one, "staff:1") <= spent
+
+
+async def test_redis_one_process_mixing_local_and_exact_charges_never_overspends(
+    redis_limiters: Callable[..., RedisRateLimiter], caplog: pytest.LogCaptureFixture,
+) -> None:
+    limiter = redis_limiters(capacity=1_000, window_seconds=SLOW_LEAK)
+    await limiter.charge("staff:1", 1)
+    with caplog.at_level(logging.WARNING, logger="inbox.ratelimit"):  # more charges than connections: they wait
+        decisions = await asyncio.gather(*(limiter.charge("staff:1", 7) for _ in range(200)))
+    assert not caplog.records
+    assert sum(decision.allowed for decision in decisions) == 999 // 7
+    refused = next(decision for decision in decisions if not decision.allowed)
+    assert refused.retry_after >= 1 and refused.remaining < 7
+
+
+async def test_redis_drained_keys_are_forgotten(redis_limiters: Callable[..., RedisRateLimiter]) -> None:
+    limiter = redis_limiters(capacity=10_000, window_seconds=0.1, sync_seconds=0.05)  # drains in 0.1 s
+    for key in ("staff:1", "staff:2", "staff:3"):
+        await limiter.charge(key, 50)
+        await limiter.charge(key, 50)  # decided locally, then sent
+    await asyncio.sleep(0.5)
+    assert limiter._views == {}
 
 
 async def test_an_unreachable_redis_allows_and_adds_no_latency(caplog: pytest.LogCaptureFixture) -> None:
