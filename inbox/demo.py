@@ -29,7 +29,7 @@ SEED = 20261125
 MEMBER_COUNT = 300
 CLUB_ADDRESS = {"street": "1 Riverside Walk", "postalCode": "SE1 9PX", "city": "London", "country": "GB"}
 
-CLUB = {
+CLUB: dict[str, Any] = {
     "slug": "riverside",
     "name": "Riverside Fitness",
     "country": "GB",
@@ -260,7 +260,7 @@ def _members() -> list[dict[str, Any]]:
     return members
 
 
-SMARTLISTS = [
+SMARTLISTS: list[dict[str, Any]] = [
     {"id": "l1", "name": "Premium members", "description": "Everyone with the premium tag",
      "filters": [{"field": "TAG", "operator": "IN", "values": ["premium"]}]},
     {"id": "l2", "name": "Joined before 2025", "description": "Long-standing members",
@@ -289,7 +289,8 @@ def _sessions(today: date, member_ids: list[str]) -> list[dict[str, Any]]:
             rng = random.Random(f"{SEED}-{session_id}")  # same session, same bookings, whatever today is
             demand = rng.randint(capacity // 3, capacity + 6)
             chosen = rng.sample(member_ids, min(demand, len(member_ids)))
-            starts = datetime.combine(day, time(*(int(p) for p in start.split(":"))), ZONE)
+            hour, minute = start.split(":")
+            starts = datetime.combine(day, time(int(hour), int(minute)), ZONE)
             sessions.append({
                 "id": session_id,
                 "name": name,
@@ -320,6 +321,7 @@ def _member_threads(today: date, members: list[dict[str, Any]]) -> list[dict[str
         channel = "EMAIL" if member["email"] and (not member["phone"] or rng.random() < 0.6) else "SMS"
         subject, template = rng.choice(OUTBOUND_EMAILS)
         messages: list[dict[str, Any]] = []
+        message: dict[str, str | None]
         for turn in range(rng.randint(1, 6)):
             if at >= start_of_today - timedelta(minutes=5):
                 break

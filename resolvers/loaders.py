@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
@@ -20,6 +20,8 @@ from resolvers.context import Context
 from resolvers.targets import smartlist_counts
 
 MISSING = object()
+Row = TypeVar("Row", Member, Smartlist, Session, Staff, Message)
+Value = TypeVar("Value")
 
 
 class Loaders:
@@ -39,8 +41,9 @@ class Loaders:
 
     def prime(self, rows: Sequence[Any]) -> None:
         """Keep rows a list's statement already loaded (its items' authors...) for the by-id loaders."""
-        by_model = {Member: self.members, Smartlist: self.smartlists, Session: self.sessions, Staff: self.staff,
-                    Message: self.messages}
+        by_model: dict[type, DataLoader[int, Any]] = {
+            Member: self.members, Smartlist: self.smartlists, Session: self.sessions, Staff: self.staff,
+            Message: self.messages}
         for row in rows:
             by_model[type(row)].prime(row.id, row)
 
@@ -53,8 +56,25 @@ class Loaders:
             return MISSING
         return future.result()
 
-    def _by_id(self, model: Any) -> DataLoader[int, Any]:
-        async def load(ids: Sequence[int]) -> list[Any]:
+    @staticmethod
+    async def existing(loader: DataLoader[int, Value | None], key: int | None) -> Value:
+        """The row a foreign key names (a thread's target or view, a delivery's member): the database keeps it."""
+        value = None if key is None else await loader.load(key)
+        if value is None:
+            raise LookupError(f"no row {key} behind a foreign key")
+        return value
+
+    @staticmethod
+    async def existing_many(loader: DataLoader[int, Value | None], keys: Sequence[int]) -> list[Value]:
+        """Rows that other rows name (the smartlists of counts asked for): the database keeps them."""
+        values = await loader.load_many(keys)
+        found = [value for value in values if value is not None]
+        if len(found) != len(values):
+            raise LookupError("a row behind a foreign key is missing")
+        return found
+
+    def _by_id(self, model: type[Row]) -> DataLoader[int, Row | None]:
+        async def load(ids: Sequence[int]) -> list[Row | None]:
             async with self.ctx.db() as session:
                 rows = {row.id: row for row in await session.scalars(select(model).where(model.id.in_(set(ids))))}
             return [rows.get(i) for i in ids]

@@ -6,15 +6,16 @@ from collections.abc import AsyncGenerator
 from typing import Annotated
 
 import strawberry
-from strawberry.types import Info
+from strawberry.permission import BasePermission
 
 import subscriptions.resolvers as live
 from inbox.threads import thread_cursor
 from schema.enums import ThreadCategory, ThreadUpdateReason
+from schema.info import Info
 from schema.permissions import HasInboxAddon, IsStaff
 from schema.types import Edge, Message, Thread, ThreadUpdate, UnreadCounts
 
-STAFF = [HasInboxAddon, IsStaff]
+STAFF: list[type[BasePermission]] = [HasInboxAddon, IsStaff]
 
 OpenThread = Annotated[strawberry.ID, strawberry.argument(description="The thread open in the client.")]
 LastMessageCursor = Annotated[str | None, strawberry.argument(
@@ -55,4 +56,4 @@ class Subscription:
                              description="The subscriber's unread counts: the current value at once, then each change.")
     async def unread_counts_changed(self, info: Info) -> AsyncGenerator[UnreadCounts, None]:
         async for counts in live.unread_counts_changed(info.context):
-            yield UnreadCounts.of(counts, info.context.viewer_id)  # type: ignore[arg-type]
+            yield UnreadCounts.of(counts, info.context.staff_id)

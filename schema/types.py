@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Annotated, Any, Generic, TypeVar, cast
 
 import strawberry
-from strawberry.types import Info
 
 import resolvers.messages as messages_resolvers
 import resolvers.targets as targets
@@ -42,6 +41,7 @@ from schema.enums import (
     ThreadCategory,
     ThreadUpdateReason,
 )
+from schema.info import Info
 from schema.selection import selects_path
 
 
@@ -494,10 +494,10 @@ async def target_row(info: Info, thread: ThreadRow) -> MemberRow | SmartlistRow 
     """The thread's target row, through this operation's dataloaders (one query per kind and page)."""
     loaders = info.context.loaders
     if thread.category == "MEMBER":
-        return await loaders.members.load(thread.member_id)
+        return await loaders.existing(loaders.members, thread.member_id)
     if thread.category == "SMARTLIST":
-        return await loaders.smartlists.load(thread.smartlist_id)
-    return await loaders.sessions.load(thread.session_id)
+        return await loaders.existing(loaders.smartlists, thread.smartlist_id)
+    return await loaders.existing(loaders.sessions, thread.session_id)
 
 
 async def target_of(info: Info, thread: ThreadRow) -> Member | Smartlist | Session:
@@ -572,7 +572,8 @@ class Delivery(Node):
 
     @strawberry.field(description="The recipient.")
     async def member(self, info: Info) -> Member:
-        return Member.from_row(await info.context.loaders.members.load(self.row.member_id), await info.context.club())
+        loaders = info.context.loaders
+        return Member.from_row(await loaders.existing(loaders.members, self.row.member_id), await info.context.club())
 
     @classmethod
     def from_row(cls, row: DeliveryRow) -> Delivery:
@@ -614,8 +615,8 @@ class Message(Node):
 
     @strawberry.field(description="The thread it belongs to.")
     async def thread(self, info: Info) -> Thread:
-        view = await info.context.loaders.thread_views.load(self.row.thread_id)
-        return Thread.of(view)
+        loaders = info.context.loaders
+        return Thread.of(await loaders.existing(loaders.thread_views, self.row.thread_id))
 
     @strawberry.field(description="Null only for an imported message whose author the import did not name.")
     def author(self, info: Info) -> MessageAuthor | None:
@@ -637,6 +638,8 @@ class Message(Node):
         if self.row.staff_id is not None:
             staff = await loaders.staff.load(self.row.staff_id)
             return Staff.from_row(staff) if staff else None
+        if self.row.member_id is None:  # `author` answered at once
+            return None
         member = await loaders.members.load(self.row.member_id)
         return Member.from_row(member, await info.context.club()) if member else None
 
