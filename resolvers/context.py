@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,6 +24,7 @@ from inbox.ratelimit import RateDecision
 from inbox.settings import Settings
 from models import Club
 from models.engine import club_session
+from models.lookups import one_by_id
 
 if TYPE_CHECKING:  # the loaders read through a context: a runtime import would be circular
     from resolvers.loaders import Loaders
@@ -166,5 +166,5 @@ class Context:
                 if self._club is None:
                     principal = self.require_principal()
                     async with self.db() as session:
-                        self._club = (await session.scalars(select(Club).where(Club.id == principal.club_id))).one()
+                        self._club = await one_by_id(session, Club, principal.club_id)
         return self._club

@@ -10,17 +10,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
 
 from inbox.messages import delivery_counts
+from inbox.sessions import booking_counts
 from inbox.threads import ThreadView, load_thread_views, load_thread_views_by_target
-from models import Booking, Member, Message, Session, Smartlist, Staff
+from models import Member, Message, Session, Smartlist, Staff
+from models.lookups import Row, rows_by_id
 from resolvers.context import Context
 from resolvers.targets import smartlist_counts
 
 MISSING = object()
-Row = TypeVar("Row", Member, Smartlist, Session, Staff, Message)
 Value = TypeVar("Value")
 
 
@@ -76,7 +76,7 @@ class Loaders:
     def _by_id(self, model: type[Row]) -> DataLoader[int, Row | None]:
         async def load(ids: Sequence[int]) -> list[Row | None]:
             async with self.ctx.db() as session:
-                rows = {row.id: row for row in await session.scalars(select(model).where(model.id.in_(set(ids))))}
+                rows = await rows_by_id(session, model, ids)
             return [rows.get(i) for i in ids]
 
         return DataLoader(load)
@@ -104,14 +104,8 @@ class Loaders:
 
     async def _load_booking_counts(self, session_ids: Sequence[int]) -> list[tuple[int, int]]:
         """(booked, waitlisted) per session."""
-        counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
         async with self.ctx.db() as session:
-            rows = await session.execute(
-                select(Booking.session_id, Booking.waitlisted, func.count(Booking.id))
-                .where(Booking.session_id.in_(set(session_ids)))
-                .group_by(Booking.session_id, Booking.waitlisted))
-            for session_id, waitlisted, count in rows:
-                counts[session_id][1 if waitlisted else 0] = count
-        return [(counts[i][0], counts[i][1]) if i in counts else (0, 0) for i in session_ids]
+            counts = await booking_counts(session, session_ids)
+        return [counts.get(i, (0, 0)) for i in session_ids]
 
 
