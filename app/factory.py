@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
 
 from app.cors import BrowserOrigins
 from app.graphiql import asset_routes
@@ -42,7 +43,7 @@ class LazyGraphQL:
     def __init__(self) -> None:
         self.view: InboxGraphQL | None = None
 
-    async def __call__(self, scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.view is None:
             raise RuntimeError("the app's lifespan has not started")
         await self.view(scope, receive, send)

@@ -88,7 +88,7 @@ def _frame_problem(message: object) -> str | None:
     return None if isinstance(payload.get("operationName"), str | None) else "`operationName` must be a string"
 
 
-class TransportWSHandler(BaseGraphQLTransportWSHandler):
+class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws with every malformed frame closed by 4400 (the protocol's "invalid message"),
     and 1013 (try again later) when authentication cannot be done now."""
 
@@ -107,7 +107,7 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler):
         self.connection_init_timeout_task = None  # cancelled by now: an idle connection keeps no done task
 
 
-class InboxGraphQL(GraphQL):
+class InboxGraphQL(GraphQL[Context, None]):
     """Authenticates every HTTP request (bearer staff token or API key) and every WebSocket
     (`connection_init`), and builds the one context through which the principal reaches resolvers."""
 
@@ -232,7 +232,7 @@ class InboxGraphQL(GraphQL):
         if not principal.is_staff:
             raise ConnectionRejectionError()
         context.principal = principal
-        if principal.expires_at is not None:
+        if principal.expires_at is not None and isinstance(context.request, WebSocket):
             _close_at_expiry(context.request, principal.expires_at)
         expires_at = principal.expires_at.isoformat() if principal.expires_at else None
         return {"expiresAt": expires_at}
@@ -243,7 +243,7 @@ class InboxGraphQL(GraphQL):
         response = super().create_response(response_data, sub_response)
         if isinstance(response_data, dict) and response_data.get("data") is None:
             for error in response_data.get("errors") or []:
-                extensions = error.get("extensions") or {}
+                extensions = (error.get("extensions") if isinstance(error, dict) else None) or {}
                 status = STATUS_BY_CODE.get(extensions.get("code", ""))
                 if status:
                     response.status_code = status

@@ -42,6 +42,13 @@ class Principal:
     def has_inbox(self) -> bool:
         return "inbox" in self.addons
 
+    @property
+    def budget_key(self) -> str:
+        """Whose query-cost budget a request spends: the staff user's, or the API key's."""
+        if self.staff_id is not None:
+            return f"staff:{self.staff_id}"
+        return f"key:{self.api_key_id}"
+
 
 def issue_staff_token(secret: str, *, staff_external_id: str, club_slug: str, ttl: timedelta) -> str:
     now = datetime.now(UTC)

@@ -29,7 +29,7 @@ SEED = 20261125
 MEMBER_COUNT = 300
 CLUB_ADDRESS = {"street": "1 Riverside Walk", "postalCode": "SE1 9PX", "city": "London", "country": "GB"}
 
-CLUB = {
+CLUB: dict[str, Any] = {
     "slug": "riverside",
     "name": "Riverside Fitness",
     "country": "GB",
@@ -178,6 +178,42 @@ def _email_local(first: str, last: str) -> str:
     return clean.strip(".")
 
 
+def _phone(rng: random.Random, uk_phones: list[str]) -> str | None:
+    """Mostly UK mobiles, a few French and US numbers, and some members without a phone."""
+    roll = rng.random()
+    if roll < 0.05:
+        return f"+336{rng.randint(10_000_000, 99_999_999)}"  # French mobile
+    if roll < 0.08:
+        return f"+1202555{rng.randint(100, 199):04d}"  # US fictional range
+    if roll < 0.15:
+        return None
+    return uk_phones.pop()
+
+
+def _email(rng: random.Random, first: str, last: str, phone: str | None, used_emails: set[str]) -> str | None:
+    """A unique address for most members (everyone without a phone has one)."""
+    if not (rng.random() > 0.1 or phone is None):
+        return None
+    local = _email_local(first, last)
+    email = f"{local}@example.com"
+    suffix = 2
+    while email in used_emails:
+        email = f"{local}{suffix}@example.com"
+        suffix += 1
+    used_emails.add(email)
+    return email
+
+
+def _balance(rng: random.Random) -> tuple[Decimal, int]:
+    """The account balance and unpaid invoices: some members owe money, some are in credit."""
+    balance_roll = rng.random()
+    if balance_roll < 0.15:
+        return -Decimal(rng.randint(500, 15000)) / 100, rng.randint(1, 4)
+    if balance_roll < 0.25:
+        return Decimal(rng.randint(100, 5000)) / 100, 0
+    return Decimal(0), 0
+
+
 def _members() -> list[dict[str, Any]]:
     rng = random.Random(SEED)
     uk_phones = [f"+4477009{n:05d}" for n in range(2, 1998)]  # +447700900002 ... +447700901997
@@ -195,38 +231,14 @@ def _members() -> list[dict[str, Any]]:
     for number in range(2, MEMBER_COUNT + 1):
         first = rng.choice(FIRST_NAMES)
         last = rng.choice(LAST_NAMES)
-        roll = rng.random()
-        if roll < 0.05:
-            phone = f"+336{rng.randint(10_000_000, 99_999_999)}"  # French mobile
-        elif roll < 0.08:
-            phone = f"+1202555{rng.randint(100, 199):04d}"  # US fictional range
-        elif roll < 0.15:
-            phone = None
-        else:
-            phone = uk_phones.pop()
-        email: str | None = None
-        if rng.random() > 0.1 or phone is None:
-            local = _email_local(first, last)
-            email = f"{local}@example.com"
-            suffix = 2
-            while email in used_emails:
-                email = f"{local}{suffix}@example.com"
-                suffix += 1
-            used_emails.add(email)
+        phone = _phone(rng, uk_phones)
+        email = _email(rng, first, last, phone, used_emails)
         registered = date(2019, 1, 1) + timedelta(days=rng.randint(0, 2500))
         birth = date(1950, 1, 1) + timedelta(days=rng.randint(0, 20000))
         tags = sorted(rng.sample(TAGS, rng.choice([0, 0, 1, 1, 1, 2, 2, 3])))
         if (date(2026, 1, 1) - birth).days > 60 * 365 and "senior" not in tags and rng.random() < 0.7:
             tags.append("senior")
-        balance_roll = rng.random()
-        if balance_roll < 0.15:
-            balance = -Decimal(rng.randint(500, 15000)) / 100
-            unpaid = rng.randint(1, 4)
-        elif balance_roll < 0.25:
-            balance = Decimal(rng.randint(100, 5000)) / 100
-            unpaid = 0
-        else:
-            balance, unpaid = Decimal(0), 0
+        balance, unpaid = _balance(rng)
         city, postcodes = rng.choice(CITIES)
         member: dict[str, Any] = {
             "id": f"m{number}",
@@ -260,7 +272,7 @@ def _members() -> list[dict[str, Any]]:
     return members
 
 
-SMARTLISTS = [
+SMARTLISTS: list[dict[str, Any]] = [
     {"id": "l1", "name": "Premium members", "description": "Everyone with the premium tag",
      "filters": [{"field": "TAG", "operator": "IN", "values": ["premium"]}]},
     {"id": "l2", "name": "Joined before 2025", "description": "Long-standing members",
@@ -289,7 +301,8 @@ def _sessions(today: date, member_ids: list[str]) -> list[dict[str, Any]]:
             rng = random.Random(f"{SEED}-{session_id}")  # same session, same bookings, whatever today is
             demand = rng.randint(capacity // 3, capacity + 6)
             chosen = rng.sample(member_ids, min(demand, len(member_ids)))
-            starts = datetime.combine(day, time(*(int(p) for p in start.split(":"))), ZONE)
+            hour, minute = start.split(":")
+            starts = datetime.combine(day, time(int(hour), int(minute)), ZONE)
             sessions.append({
                 "id": session_id,
                 "name": name,
@@ -320,6 +333,7 @@ def _member_threads(today: date, members: list[dict[str, Any]]) -> list[dict[str
         channel = "EMAIL" if member["email"] and (not member["phone"] or rng.random() < 0.6) else "SMS"
         subject, template = rng.choice(OUTBOUND_EMAILS)
         messages: list[dict[str, Any]] = []
+        message: dict[str, str | None]
         for turn in range(rng.randint(1, 6)):
             if at >= start_of_today - timedelta(minutes=5):
                 break

@@ -31,6 +31,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbox.database import OutageLog, is_outage
+from inbox.members import member_full_name
 from inbox.sending import member_delivery
 from inbox.settings import Settings
 from inbox.transports import Outgoing, SendFailure, Transport, reply_address, transports_from_settings
@@ -318,8 +319,9 @@ async def _load(session: AsyncSession, ids: Sequence[int]) -> tuple[list[Claimed
             continue
         reply_to = reply_address(row.inbound_email, row.token) if row.inbound_email else row.staff_email
         batch.append(Claimed(row.id, Outgoing(
-            token=row.token, channel=row.channel, to=row.address, to_name=f"{row.first_name} {row.last_name}".strip(),
-            club_name=row.name, body=row.body, subject=row.subject, reply_to=reply_to, from_number=row.sms_number,
+            token=row.token, channel=row.channel, to=row.address,
+            to_name=member_full_name(row.first_name, row.last_name), club_name=row.name, body=row.body,
+            subject=row.subject, reply_to=reply_to, from_number=row.sms_number,
         )))
     return batch, skipped
 

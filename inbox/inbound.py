@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import getaddresses, parseaddr
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbox.actions import record_delivery_report, record_member_reply
@@ -130,11 +130,11 @@ async def accept_mailgun_token(sessions: Sessions, token: str, signed_at: dateti
         await begin_write(session)
         # Tokens signed before the freshness window can never pass again: forget them.
         await session.execute(delete(MailgunToken).where(MailgunToken.signed_at < now - 2 * SIGNATURE_MAX_AGE))
-        inserted = await session.execute(
+        inserted = cast(CursorResult[Any], await session.execute(
             dialect_insert(session, MailgunToken)
             .values(token=token, message_id=message_id, signed_at=signed_at)
             .on_conflict_do_nothing(index_elements=[MailgunToken.token])
-        )
+        ))
         first_message_id = None
         if not inserted.rowcount:
             first_message_id = await session.scalar(select(MailgunToken.message_id).where(MailgunToken.token == token))
@@ -268,14 +268,14 @@ async def keep_unmatched(sessions: Sessions, inbound: Inbound, club_id: int | No
     opt-out or opt-in still applies, in the same transaction."""
     async with sessions() as session:
         await begin_write(session)
-        inserted = await session.execute(
+        inserted = cast(CursorResult[Any], await session.execute(
             dialect_insert(session, UnmatchedInbound)
             .values(club_id=club_id, channel=inbound.channel, sender=inbound.sender[:320],
                     recipient=inbound.recipient[:320], subject=inbound.subject, body=inbound.body,
                     provider_message_id=inbound.provider_message_id, reason=reason, received_at=utcnow())
             .on_conflict_do_nothing(index_elements=[UnmatchedInbound.channel, UnmatchedInbound.provider_message_id],
                                     index_where=UnmatchedInbound.provider_message_id.isnot(None))
-        )
+        ))
         if inserted.rowcount and member_id is not None and accepts_sms is not None:
             await session.execute(update(Member).where(Member.id == member_id).values(accepts_sms=accepts_sms))
         await session.commit()

@@ -17,10 +17,10 @@ from inbox.vocabulary import Category, Channel, DeliveryStatus
 from models import Booking, Club, Member, Message, Smartlist
 from models.functions import random_token
 
-MAX_BODY = {Channel.SMS: 1600, Channel.EMAIL: 100_000}
+MAX_BODY: dict[str, int] = {Channel.SMS: 1600, Channel.EMAIL: 100_000}
 MAX_SUBJECT = 998
-NO_ADDRESS = {Channel.EMAIL: "no email address", Channel.SMS: "no phone number"}
-OPTED_OUT = {Channel.EMAIL: "opted out of email", Channel.SMS: "opted out of SMS"}
+NO_ADDRESS: dict[str, str] = {Channel.EMAIL: "no email address", Channel.SMS: "no phone number"}
+OPTED_OUT: dict[str, str] = {Channel.EMAIL: "opted out of email", Channel.SMS: "opted out of SMS"}
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,6 +27,18 @@ async def reachable_count(session: AsyncSession, session_id: int, channel: str, 
     if not include_waitlist:
         query = query.where(Booking.waitlisted.is_(False))
     return int(await session.scalar(query) or 0)
+
+
+async def booking_counts(session: AsyncSession, session_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """(booked, waitlisted) of each session that has bookings."""
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    rows = await session.execute(
+        select(Booking.session_id, Booking.waitlisted, func.count(Booking.id))
+        .where(Booking.session_id.in_(set(session_ids)))
+        .group_by(Booking.session_id, Booking.waitlisted))
+    for session_id, waitlisted, count in rows:
+        counts[session_id][1 if waitlisted else 0] = count
+    return {session_id: (booked, waitlisted) for session_id, (booked, waitlisted) in counts.items()}
 
 
 def occupancy_rate(booked: int, capacity: int) -> float:

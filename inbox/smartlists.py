@@ -167,6 +167,9 @@ def _name_of(value: Any) -> str:
 
 def _read(item: Mapping[str, Any] | Filter) -> tuple[Filter, list[tuple[str, str]]]:
     """The filter as given (values trimmed), and the problems of its shape (values not a list of strings)."""
+    field: object
+    operator: object
+    values: object
     if isinstance(item, Filter):
         field, operator, values = item.field, item.operator, item.values
     else:
@@ -194,7 +197,7 @@ def _problems(rule: Filter) -> list[tuple[str, str]]:
 
 
 def validate_filters(
-    raw: Sequence[Mapping[str, Any]] | Sequence[Filter], path: Sequence[str] = ("input", "filters")
+    raw: Sequence[Mapping[str, Any] | Filter], path: Sequence[str] = ("input", "filters")
 ) -> tuple[list[Filter], list[UserError]]:
     """The filters (values trimmed of surrounding white space) and every problem found, not just the first.
 

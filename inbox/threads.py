@@ -32,6 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import BindParameter
 
 from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput, UserError
@@ -201,8 +202,12 @@ class ThreadPage(Page[ThreadView]):
 
 
 # The list statement's values, bound at execution: its shape is built once per kind of page.
-_VIEWER, _CLUB, _LIMIT = bindparam("viewer_id"), bindparam("club_id"), bindparam("page_limit")
-_KEY_FAVORITE, _KEY_AT, _KEY_ID = bindparam("key_favorite"), bindparam("key_at", type_=UTCDateTime), bindparam("key_id")
+_VIEWER: BindParameter[int] = bindparam("viewer_id")
+_CLUB: BindParameter[int] = bindparam("club_id")
+_LIMIT: BindParameter[int] = bindparam("page_limit")
+_KEY_FAVORITE: BindParameter[bool] = bindparam("key_favorite")
+_KEY_AT = bindparam("key_at", type_=UTCDateTime)
+_KEY_ID: BindParameter[int] = bindparam("key_id")
 
 
 async def list_threads(

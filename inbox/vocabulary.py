@@ -1,8 +1,9 @@
 """The inbox's words, once: what a thread is about, how a message travels, where a delivery stands,
-why a thread changed, and the smartlist filters' fields and operators.
+why a thread changed, the thread list's filters, the smartlist filters' fields and operators, and why
+an input is refused.
 
-Values are the strings stored in the database and spelled by the API (`schema/enums.py` has the
-same values, pinned by a test), so a member of these enums compares equal to its stored string.
+Values are the strings stored in the database and spelled by the API (`schema/enums.py` publishes
+these very classes as the GraphQL enums), so a member of these enums compares equal to its stored string.
 """
 
 from __future__ import annotations
@@ -52,6 +53,16 @@ class UpdateReason(StrEnum):
     DELIVERY_CHANGED = "DELIVERY_CHANGED"
 
 
+class ListStatus(StrEnum):
+    """Which threads of a category the thread list shows."""
+
+    ALL = "ALL"
+    UNREAD = "UNREAD"
+    FAVORITES = "FAVORITES"
+    MUTED = "MUTED"
+    ARCHIVED = "ARCHIVED"
+
+
 class FilterField(StrEnum):
     TAG = "TAG"
     REGISTERED_AT = "REGISTERED_AT"
@@ -74,6 +85,17 @@ class FilterOperator(StrEnum):
     IN = "IN"
     IS_SET = "IS_SET"
     NOT_SET = "NOT_SET"
+
+
+class ErrorCode(StrEnum):
+    """Why an action refused its input (`UserError.code`)."""
+
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    THREAD_HAS_UNREAD = "THREAD_HAS_UNREAD"
+    ADDON_REQUIRED = "ADDON_REQUIRED"
+    NO_RECIPIENT = "NO_RECIPIENT"
+    NO_RECIPIENT_ADDRESS = "NO_RECIPIENT_ADDRESS"
 
 
 @dataclass(frozen=True)

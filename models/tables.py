@@ -217,6 +217,14 @@ class Thread(ClubScoped, Base):
     history_inbound_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     change_seq: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
 
+    @property
+    def target_id(self) -> int:
+        """The id of what the thread is about: its category sets exactly one of the three columns."""
+        target_id = self.member_id or self.smartlist_id or self.session_id
+        if target_id is None:
+            raise ValueError(f"thread {self.id} names no target")
+        return target_id
+
 
 class ThreadState(ClubScoped, Base):
     """One staff user's view of one thread: read marker and flags."""

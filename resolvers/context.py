@@ -4,22 +4,60 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import select
+from prometheus_client import Counter, Histogram
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.websockets import WebSocket
 
 from inbox.auth import Principal
-from inbox.errors import Unauthenticated
+from inbox.changes import Publisher
+from inbox.delivery_changes import DeliveryChangeNotifier
+from inbox.errors import Forbidden, Unauthenticated
 from inbox.pagination import Page
+from inbox.ratelimit import RateDecision
 from inbox.settings import Settings
 from models import Club
 from models.engine import club_session
+from models.lookups import one_by_id
 
-_LOADERS: ContextVar[Any] = ContextVar("inbox_loaders", default=None)
+if TYPE_CHECKING:  # the loaders read through a context: a runtime import would be circular
+    from resolvers.loaders import Loaders
+
+_LOADERS: ContextVar[Loaders | None] = ContextVar("inbox_loaders", default=None)
+
+
+class RateLimiter(Protocol):
+    """The query-cost budgets (inbox/ratelimit.py keeps them in memory, or in Redis)."""
+
+    async def charge(self, key: str, cost: int) -> RateDecision: ...
+
+    async def peek(self, key: str) -> RateDecision: ...
+
+
+class Bus(Publisher, Protocol):
+    """The event bus (subscriptions/bus.py): actions publish on it, the subscription hubs read it."""
+
+    published: int
+    publish_failures: int
+
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
+
+    async def ready(self) -> bool: ...
+
+
+class OperationMetrics(Protocol):
+    """What the schema reports to the app's metrics (app/metrics.py)."""
+
+    request_seconds: Histogram
+    errors: Counter
+
+    def subscription(self) -> AbstractContextManager[None]: ...
 
 
 @dataclass
@@ -28,12 +66,12 @@ class Services:
 
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
+    rate_limiter: RateLimiter
+    bus: Bus
+    delivery_changes: DeliveryChangeNotifier
+    metrics: OperationMetrics | None = None
     read_sessions: async_sessionmaker[AsyncSession] | None = None
     """Sessions outside any transaction, for reads (`models.engine.read_session_factory`)."""
-    rate_limiter: Any = None
-    bus: Any = None
-    metrics: Any = None
-    delivery_changes: Any = None
 
 
 @dataclass
@@ -42,27 +80,23 @@ class Context:
 
     services: Services
     principal: Principal | None = None
-    request: Any = None
-    response: Any = None
+    request: Request | WebSocket | None = None
+    response: Response | None = None
     connection_params: dict[str, Any] | None = None
     request_id: str = ""
     _club: Club | None = field(default=None, repr=False)
     _club_lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     query_cost: int = 0
-    rate_limit: Any = None
+    rate_limit: RateDecision | None = None
 
     @property
-    def rate_limiter(self) -> Any:
+    def rate_limiter(self) -> RateLimiter:
         return self.services.rate_limiter
 
     @property
     def rate_limit_key(self) -> str | None:
-        """Whose budget a request spends: the staff user's, or the API key's."""
-        if self.principal is None:
-            return None
-        if self.principal.staff_id is not None:
-            return f"staff:{self.principal.staff_id}"
-        return f"key:{self.principal.api_key_id}"
+        """Whose budget a request spends (None before authentication)."""
+        return None if self.principal is None else self.principal.budget_key
 
     @property
     def viewer_id(self) -> int | None:
@@ -70,14 +104,22 @@ class Context:
         return self.require_principal().staff_id
 
     @property
-    def loaders(self) -> Any:
+    def staff_id(self) -> int:
+        """The staff user acting: writes, viewer state and subscriptions need one (the schema's `IsStaff`)."""
+        staff_id = self.require_principal().staff_id
+        if staff_id is None:
+            raise Forbidden("Partner API keys are read-only")
+        return staff_id
+
+    @property
+    def loaders(self) -> Loaders:
         """The dataloaders of the running operation (or subscription event): see `fresh_loaders`."""
         loaders = _LOADERS.get()
         if loaders is None or loaders.ctx is not self:
             loaders = self.fresh_loaders()
         return loaders
 
-    def fresh_loaders(self) -> Any:
+    def fresh_loaders(self) -> Loaders:
         """New dataloaders for what runs next in this task and the tasks it starts.
 
         A WebSocket shares one context between its operations (built once per connection): each operation runs in its
@@ -133,5 +175,5 @@ class Context:
                 if self._club is None:
                     principal = self.require_principal()
                     async with self.db() as session:
-                        self._club = (await session.scalars(select(Club).where(Club.id == principal.club_id))).one()
+                        self._club = await one_by_id(session, Club, principal.club_id)
         return self._club

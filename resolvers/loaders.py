@@ -8,18 +8,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
 from strawberry.dataloader import DataLoader
 
 from inbox.messages import delivery_counts
+from inbox.sessions import booking_counts
 from inbox.threads import ThreadView, load_thread_views, load_thread_views_by_target
-from models import Booking, Member, Message, Session, Smartlist, Staff
+from models import Member, Message, Session, Smartlist, Staff
+from models.lookups import Row, rows_by_id
 from resolvers.context import Context
 from resolvers.targets import smartlist_counts
 
 MISSING = object()
+Value = TypeVar("Value")
 
 
 class Loaders:
@@ -39,8 +41,9 @@ class Loaders:
 
     def prime(self, rows: Sequence[Any]) -> None:
         """Keep rows a list's statement already loaded (its items' authors...) for the by-id loaders."""
-        by_model = {Member: self.members, Smartlist: self.smartlists, Session: self.sessions, Staff: self.staff,
-                    Message: self.messages}
+        by_model: dict[type, DataLoader[int, Any]] = {
+            Member: self.members, Smartlist: self.smartlists, Session: self.sessions, Staff: self.staff,
+            Message: self.messages}
         for row in rows:
             by_model[type(row)].prime(row.id, row)
 
@@ -53,10 +56,27 @@ class Loaders:
             return MISSING
         return future.result()
 
-    def _by_id(self, model: Any) -> DataLoader[int, Any]:
-        async def load(ids: Sequence[int]) -> list[Any]:
+    @staticmethod
+    async def existing(loader: DataLoader[int, Value | None], key: int | None) -> Value:
+        """The row a foreign key names (a thread's target or view, a delivery's member): the database keeps it."""
+        value = None if key is None else await loader.load(key)
+        if value is None:
+            raise LookupError(f"no row {key} behind a foreign key")
+        return value
+
+    @staticmethod
+    async def existing_many(loader: DataLoader[int, Value | None], keys: Sequence[int]) -> list[Value]:
+        """Rows that other rows name (the smartlists of counts asked for): the database keeps them."""
+        values = await loader.load_many(keys)
+        found = [value for value in values if value is not None]
+        if len(found) != len(values):
+            raise LookupError("a row behind a foreign key is missing")
+        return found
+
+    def _by_id(self, model: type[Row]) -> DataLoader[int, Row | None]:
+        async def load(ids: Sequence[int]) -> list[Row | None]:
             async with self.ctx.db() as session:
-                rows = {row.id: row for row in await session.scalars(select(model).where(model.id.in_(set(ids))))}
+                rows = await rows_by_id(session, model, ids)
             return [rows.get(i) for i in ids]
 
         return DataLoader(load)
@@ -84,14 +104,8 @@ class Loaders:
 
     async def _load_booking_counts(self, session_ids: Sequence[int]) -> list[tuple[int, int]]:
         """(booked, waitlisted) per session."""
-        counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
         async with self.ctx.db() as session:
-            rows = await session.execute(
-                select(Booking.session_id, Booking.waitlisted, func.count(Booking.id))
-                .where(Booking.session_id.in_(set(session_ids)))
-                .group_by(Booking.session_id, Booking.waitlisted))
-            for session_id, waitlisted, count in rows:
-                counts[session_id][1 if waitlisted else 0] = count
-        return [(counts[i][0], counts[i][1]) if i in counts else (0, 0) for i in session_ids]
+            counts = await booking_counts(session, session_ids)
+        return [counts.get(i, (0, 0)) for i in session_ids]
 
 

@@ -6,10 +6,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
-
 from inbox.threads import ThreadView, load_thread_views
 from models import Delivery, Member, Message, Session, Smartlist, Staff
+from models.lookups import rows_by_id
 from resolvers.context import Context
 from resolvers.ids import decode_id
 
@@ -35,8 +34,8 @@ async def load_nodes(ctx: Context, ids: Sequence[str]) -> list[Any | None]:
             model = NODE_MODELS.get(type_name)
             if model is None:
                 continue
-            for row in await session.scalars(select(model).where(model.id.in_(pks))):
-                found[(type_name, row.id)] = row
+            for row_id, row in (await rows_by_id(session, model, pks)).items():
+                found[(type_name, row_id)] = row
     return [found.get(item) if item else None for item in decoded]
 
 

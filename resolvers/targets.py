@@ -43,7 +43,7 @@ async def session_reachable_count(ctx: Context, row: Session, channel: str, incl
 
 async def smartlist_counts(ctx: Context, keys: Sequence[tuple[int, str | None]]) -> list[int]:
     """Batched: member (or reachable) counts of several smartlists in one statement."""
-    smartlists = await ctx.loaders.smartlists.load_many([smartlist_id for smartlist_id, _ in keys])
+    smartlists = await ctx.loaders.existing_many(ctx.loaders.smartlists, [smartlist_id for smartlist_id, _ in keys])
     club = await ctx.club()
     async with ctx.db() as session:
         return await member_counts(session, smartlists, [channel for _, channel in keys], club_today(club.timezone))

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from models import Staff
+from models.lookups import row_by_id
 from resolvers.context import Context
 
 
@@ -15,4 +14,4 @@ async def load_viewer(ctx: Context) -> Staff | None:
     if principal.staff is not None:
         return principal.staff
     async with ctx.db() as session:
-        return await session.scalar(select(Staff).where(Staff.id == principal.staff_id))
+        return await row_by_id(session, Staff, principal.staff_id)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import strawberry
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from schema.cost import QueryCost
@@ -23,7 +26,7 @@ from subscriptions.grouping import grouped_events
 def build_schema(*, production: bool = False, fast_execution: bool = True) -> strawberry.Schema:
     """The schema; `fast_execution=False` runs graphql-core's executor alone (tests compare the two)."""
     documents = DocumentStore()
-    extensions: list[object] = [
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         OperationTimer,
         lambda: DocumentCache(documents),
         QueryCost,

@@ -45,6 +45,7 @@ from strawberry.types.graphql import OperationType
 from inbox.search import MAX_SEARCH
 from inbox.sending import MAX_BODY
 from inbox.smartlists import MAX_FILTER_VALUE_LENGTH, MAX_FILTER_VALUES, MAX_FILTERS
+from inbox.vocabulary import Channel
 from schema.enums import UserErrorCode
 from schema.memo import OperationMemo
 
@@ -74,7 +75,8 @@ ARGUMENT_LIMITS: dict[tuple[str, str, str], Limit] = {
     ("Query", "smartlistPreview", "filters"): Limit(items=MAX_FILTERS),
 }
 INPUT_LIMITS: dict[tuple[str, str], Limit] = {
-    ("SendMessageInput", "body"): Limit(length=MAX_BODY["EMAIL"], length_by=("channel", {"SMS": MAX_BODY["SMS"]})),
+    ("SendMessageInput", "body"): Limit(length=MAX_BODY[Channel.EMAIL],
+                                         length_by=("channel", {Channel.SMS: MAX_BODY[Channel.SMS]})),
     ("SendMessageInput", "subject"): Limit(length=300),
     ("CreateSmartlistInput", "name"): Limit(length=300),
     ("CreateSmartlistInput", "description"): Limit(length=2000),
@@ -125,7 +127,7 @@ def _refined(limit: Limit, siblings: dict[str, Any]) -> Limit:
     sibling, lengths = limit.length_by
     chosen = siblings.get(sibling)
     chosen_name = getattr(chosen, "name", chosen)
-    if chosen_name in lengths:
+    if isinstance(chosen_name, str) and chosen_name in lengths:
         return Limit(length=lengths[chosen_name], items=limit.items)
     return limit
 

@@ -6,7 +6,7 @@ from collections.abc import Awaitable
 from typing import TypeVar
 
 import strawberry
-from strawberry.types import Info
+from strawberry.permission import BasePermission
 
 import resolvers.messages as messages
 import resolvers.targets as targets
@@ -17,13 +17,14 @@ from inbox.errors import UserErrors
 from inbox.threads import Flag
 from schema.arguments import Input
 from schema.enums import Channel, FilterOperator, SmartlistFilterField, UserErrorCode
+from schema.info import Info
 from schema.permissions import HasInboxAddon, IsStaff
 from schema.selection import selects
 from schema.types import Message, Smartlist, Thread, UnreadCounts
 
 T = TypeVar("T")
 ERRORS = "Why nothing was done; empty on success."
-WRITE = [HasInboxAddon, IsStaff]
+WRITE: list[type[BasePermission]] = [HasInboxAddon, IsStaff]
 
 
 @strawberry.type(description="Why a mutation refused its input: nothing was changed.")
@@ -133,7 +134,7 @@ async def thread_payload(info: Info, work: Awaitable[ThreadOutcome]) -> ThreadPa
     result, errors = await user_errors(work)
     if result is None:
         return ThreadPayload(thread=None, unread_counts=None, user_errors=errors)
-    unread_counts = None if result.counts is None else UnreadCounts.of(result.counts, info.context.viewer_id)
+    unread_counts = None if result.counts is None else UnreadCounts.of(result.counts, info.context.staff_id)
     return ThreadPayload(thread=Thread.of(result.view), unread_counts=unread_counts, user_errors=[])
 
 
@@ -158,7 +159,7 @@ class Mutation:
             idempotency_key=input.idempotency_key, with_counts=selects(info, "unreadCounts")))
         if result is None:
             return SendMessagePayload(message=None, thread=None, unread_counts=None, user_errors=errors)
-        counts = None if result.counts is None else UnreadCounts.of(result.counts, info.context.viewer_id)
+        counts = None if result.counts is None else UnreadCounts.of(result.counts, info.context.staff_id)
         return SendMessagePayload(message=Message.of(result.message, info), thread=Thread.of(result.view),
                                   unread_counts=counts, user_errors=[])
 

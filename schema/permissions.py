@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from strawberry.permission import BasePermission
-from strawberry.types import Info
 
 from inbox.errors import AddonRequired, Forbidden
+from schema.info import Info
 
 
 class HasInboxAddon(BasePermission):

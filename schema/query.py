@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Annotated
 
 import strawberry
-from strawberry.types import Info
+from strawberry.permission import BasePermission
 
 import resolvers.targets as targets
 import resolvers.threads as threads
@@ -16,6 +16,7 @@ from resolvers.nodes import load_node, load_nodes, load_thread
 from resolvers.viewer import load_viewer
 from schema.arguments import After, First, SearchMembers, SearchNames
 from schema.enums import ThreadCategory, ThreadStatusFilter
+from schema.info import Info
 from schema.mutation import SmartlistFilterInput, UserError, filters_input
 from schema.permissions import HasInboxAddon
 from schema.selection import selects
@@ -36,7 +37,7 @@ from schema.types import (
     wrap_node,
 )
 
-INBOX = [HasInboxAddon]
+INBOX: list[type[BasePermission]] = [HasInboxAddon]
 
 
 @strawberry.type(description="What unsaved smartlist filters would match.")
@@ -119,7 +120,7 @@ class Query:
                       permission_classes=INBOX)
     async def unread_counts(self, info: Info) -> UnreadCounts:
         counts = await threads.viewer_unread_counts(info.context)
-        return UnreadCounts.of(counts, info.context.viewer_id)  # type: ignore[arg-type]
+        return UnreadCounts.of(counts, info.context.staff_id)
 
     @strawberry.field(description="Every member of the club, for the member picker.", permission_classes=INBOX)
     async def members(self, info: Info, search: SearchMembers = None, first: First = 20,
@@ -174,6 +175,6 @@ class Query:
     @strawberry.field(description="The caller's query-cost budget (see security: cost limits).")
     async def rate_limit(self, info: Info) -> RateLimit:
         context = info.context
-        decision = context.rate_limit or await context.rate_limiter.peek(context.rate_limit_key)
+        decision = context.rate_limit or await context.rate_limiter.peek(context.require_principal().budget_key)
         return RateLimit(cost=context.query_cost, limit=decision.limit, remaining=decision.remaining,
                          reset_at=decision.reset_at)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode, SelectionNode
-from strawberry.types import Info
+
+from schema.info import Info
 
 
 def selects(info: Info, name: str) -> bool:

@@ -6,17 +6,18 @@ from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 import strawberry
-from strawberry.types import Info
+from strawberry.permission import BasePermission
 
 import subscriptions.resolvers as live
 from inbox.threads import thread_cursor
 from schema.enums import ThreadCategory, ThreadUpdateReason
+from schema.info import Info
 from schema.permissions import HasInboxAddon, IsStaff
 from schema.types import Edge, Message, Thread, ThreadUpdate, UnreadCounts
 from subscriptions.grouping import SharedEvent
 from subscriptions.mailboxes import ThreadUpdateRow
 
-STAFF = [HasInboxAddon, IsStaff]
+STAFF: list[type[BasePermission]] = [HasInboxAddon, IsStaff]
 
 OpenThread = Annotated[strawberry.ID, strawberry.argument(description="The thread open in the client.")]
 LastMessageCursor = Annotated[str | None, strawberry.argument(

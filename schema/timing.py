@@ -12,7 +12,7 @@ from strawberry.extensions import SchemaExtension
 class OperationTimer(SchemaExtension):
     """Times each operation, labelled by its type and name (names are cut short to bound cardinality)."""
 
-    async def on_operation(self) -> AsyncIterator[None]:  # type: ignore[override]
+    async def on_operation(self) -> AsyncIterator[None]:
         started = perf_counter()
         yield
         context: Any = self.execution_context.context

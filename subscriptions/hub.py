@@ -18,7 +18,7 @@ import asyncio
 import logging
 import random
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any
@@ -116,8 +116,8 @@ class ClubHub:
         subscriber.active = False
         if subscriber in self._joining:
             self._joining.remove(subscriber)
-        self.updates.discard(subscriber)  # type: ignore[arg-type]
-        self.counts.discard(subscriber)  # type: ignore[arg-type]
+        self.updates.discard(subscriber)
+        self.counts.discard(subscriber)
         if isinstance(subscriber, MessagesSubscriber):
             watchers = self.messages.get(subscriber.thread_id)
             if watchers is not None:
@@ -163,7 +163,7 @@ class ClubHub:
             thread_id = event.get("thread_id")
             has_message = event.get("message_seq") is not None and thread_id in self.messages
             self._wanted.merge(_Wanted(changes=True, viewers=None if staff_id is None else {staff_id},
-                                       threads={thread_id} if has_message else set()))
+                                       threads={thread_id} if has_message and thread_id is not None else set()))
         else:
             return
         self._wake.set()
@@ -314,8 +314,8 @@ class ClubHub:
         message_ids |= {thread.last_message_id for thread in threads.values() if thread.last_message_id is not None}
         targets: dict[str, set[int]] = defaultdict(set)
         for thread in threads.values():
-            targets[thread.category].add(thread.member_id or thread.smartlist_id or thread.session_id)
-        loads = [loaders.messages.load_many(list(message_ids))] if message_ids else []
+            targets[thread.category].add(thread.target_id)
+        loads: list[Awaitable[list[Any]]] = [loaders.messages.load_many(list(message_ids))] if message_ids else []
         for category, loader in (("MEMBER", loaders.members), ("SMARTLIST", loaders.smartlists),
                                  ("SESSION", loaders.sessions)):
             if targets.get(category):

@@ -25,6 +25,7 @@ from inbox.importer.document import (
 )
 from inbox.importer.results import ImportErrors, ImportProblem, Progress
 from inbox.smartlists import validate_filters
+from inbox.vocabulary import Channel, Direction
 
 T = TypeVar("T")
 
@@ -269,14 +270,14 @@ class Validator:
                 path = f"{base}.messages[{number}]"
                 if message_ids.get(message.id, path) != path:
                     self.problem(f"{path}.id", f"duplicate message id {message.id!r} (also {message_ids[message.id]})")
-                if message.direction == "INBOUND":
+                if message.direction == Direction.INBOUND:
                     if message.staff is not None:
                         self.problem(f"{path}.staff", "an inbound message is written by the member, not by staff")
                     if kind is not None and kind != "member":
                         self.problem(f"{path}.direction", "inbound messages belong to member threads only")
                 elif message.staff is not None:
                     self._reference("staff", message.staff, raw_ids["staff"], f"{path}.staff")
-                if message.channel == "SMS" and message.subject is not None:
+                if message.channel == Channel.SMS and message.subject is not None:
                     self.problem(f"{path}.subject", "an SMS has no subject")
 
 

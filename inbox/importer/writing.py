@@ -18,6 +18,7 @@ from inbox.importer.document import MessageIn, ThreadIn
 from inbox.importer.results import ImportProblem, ImportSummary, Progress
 from inbox.importer.rows import club_row, member_row, session_row, smartlist_row, staff_row
 from inbox.importer.validation import REFERENCE_KINDS, ValidatedDocument
+from inbox.vocabulary import TARGETS, Category, Direction
 from models.tables import (
     Booking,
     Club,
@@ -52,8 +53,9 @@ THREAD = _table(Thread)
 MESSAGE = _table(Message)
 THREAD_CHANGE = _table(ThreadChange)
 
-TARGET_COLUMNS = {"member": "member_id", "smartlist": "smartlist_id", "session": "session_id"}
-CATEGORIES = {"member": "MEMBER", "smartlist": "SMARTLIST", "session": "SESSION"}
+# The document names a thread's target kind in lower case ("member"); the vocabulary says the rest.
+CATEGORIES = {category.lower(): category.value for category in Category}
+TARGET_COLUMNS = {kind: TARGETS[Category(category)].thread_column for kind, category in CATEGORIES.items()}
 REFERENCE_TABLES = {"member": MEMBER, "session": SESSION, "smartlist": SMARTLIST, "staff": STAFF}
 
 
@@ -448,7 +450,7 @@ class Writer:
         seq, inbound = plan.last_seq, plan.inbound_count
         for message in fresh:
             seq += 1
-            is_inbound = message.direction == "INBOUND"
+            is_inbound = message.direction == Direction.INBOUND
             inbound += is_inbound
             rows.append({
                 "club_id": self.club_id, "thread_id": plan.thread_id, "seq": seq,
