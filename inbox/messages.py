@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, CursorResult, Select, bindparam, func, insert, select
+from sqlalchemy import BigInteger, CursorResult, Select, Table, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox.changes import Change, record_change
@@ -81,7 +81,7 @@ async def _insert_deliveries(session: AsyncSession, message: Message, rows: Sele
     """One set-based statement whatever the number of recipients: no row goes through Python."""
     if rows is None:
         return 0
-    statement = insert(Delivery.__table__).from_select(DELIVERY_COLUMNS, rows)
+    statement = insert(cast(Table, Delivery.__table__)).from_select(DELIVERY_COLUMNS, rows)
     result = cast(CursorResult[Any], await session.execute(statement, {"message_id": message.id, "sent_at": now}))
     return int(result.rowcount)
 

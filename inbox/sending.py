@@ -81,7 +81,7 @@ def reachable_condition(channel: str) -> ColumnElement[bool]:
     return and_(address.isnot(None), address != "", consent.is_(True))
 
 
-def delivery_rows(channel: str) -> list[ColumnElement[Any]]:
+def delivery_rows(channel: str) -> list[Any]:
     """A send's delivery row per member, as the columns of `inbox.messages.DELIVERY_COLUMNS`: QUEUED
     when the member can be reached, else SKIPPED with the fixed phrase (the SQL twin of member_delivery)."""
     address = func.nullif(Member.email if channel == Channel.EMAIL else Member.phone, "")

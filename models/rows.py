@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, bindparam
+from sqlalchemy import BindParameter, Integer, Select, bindparam
 from sqlalchemy import inspect as inspect_mapped
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import with_loader_criteria
@@ -25,14 +25,14 @@ from sqlalchemy.orm import with_loader_criteria
 from models.base import ClubScoped
 from models.engine import CLUB_ID
 
-_CLUB = bindparam("club_id")
+_CLUB: BindParameter[int] = bindparam("club_id", type_=Integer)
 
 
 @dataclass(frozen=True, slots=True)
 class _Segment:
     """Where one selected item sits in the spread row: an entity's columns, or one plain column."""
 
-    model: type | None
+    model: type[Any] | None
     keys: tuple[str, ...]
     start: int
     presence: int  # the index of the entity's primary key: None there means an outer join found nothing
@@ -42,7 +42,7 @@ class _Segment:
             return row[self.start]
         if row[self.presence] is None:
             return None
-        instance = self.model.__new__(self.model)
+        instance = object.__new__(self.model)
         instance.__dict__.update(zip(self.keys, row[self.start:self.start + len(self.keys)], strict=True))
         return instance
 

@@ -108,8 +108,9 @@ def _direct_reader(strawberry_field: StrawberryField, field: Any, info_class: ty
 
 
 def _leaf_of(graphql_type: GraphQLOutputType) -> tuple[Any, bool]:
-    non_null = isinstance(graphql_type, GraphQLNonNull)
-    return (graphql_type.of_type if non_null else graphql_type), non_null
+    if isinstance(graphql_type, GraphQLNonNull):
+        return graphql_type.of_type, True
+    return graphql_type, False
 
 
 def field_plans(schema: GraphQLSchema, info_class: type) -> dict[tuple[str, str], FieldPlan]:

@@ -115,7 +115,7 @@ class GroupedEvents(Executor):
         EXECUTIONS.executed += 1
         if event.prepare is not None:
             event.prepare(self.context_value)
-        result = super().execute_operation(serially)
+        result: Any = super().execute_operation(serially)
         if not self.is_awaitable(result):
             event.results[key] = result
             return result
@@ -126,4 +126,4 @@ class GroupedEvents(Executor):
 
 def grouped_events(base: type[E]) -> type[E]:
     """`base` (the schema's executor class) with subscription events executed once per group."""
-    return type(f"Grouped{base.__name__}", (GroupedEvents, base), {})  # type: ignore[return-value]
+    return type(f"Grouped{base.__name__}", (GroupedEvents, base), {})

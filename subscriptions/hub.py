@@ -230,12 +230,12 @@ class ClubHub:
             more = True
         more |= self._deliver_messages(messages, views, loaders)
         rows = {viewer: CountsRow(now) for viewer, now in counts.items()}
-        for subscriber in counts_for:
-            row = rows.get(subscriber.viewer_id)
-            if row is not None and (subscriber.last is None or row.counts != subscriber.last.counts or wanted.reset):
-                subscriber.last = row
-                subscriber.drop_pending()
-                subscriber.push([row])
+        for counted in counts_for:
+            row = rows.get(counted.viewer_id)
+            if row is not None and (counted.last is None or row.counts != counted.last.counts or wanted.reset):
+                counted.last = row
+                counted.drop_pending()
+                counted.push([row])
         if more:
             self._wake.set()
 
