@@ -32,6 +32,7 @@ from graphql import (
     GraphQLOutputType,
     GraphQLSchema,
     Undefined,
+    get_named_type,
     is_leaf_type,
     is_object_type,
 )
@@ -39,6 +40,7 @@ from graphql.execution.executor import to_nodes
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
+from strawberry.utils.str_converters import to_camel_case
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +77,36 @@ def _strawberry_field(field: Any) -> StrawberryField | None:
     return found if isinstance(found, StrawberryField) else None
 
 
+_BUILTIN_SCALARS = frozenset({"Int", "Float", "String", "Boolean"})
+
+
+def _defaults(strawberry_field: StrawberryField, field: Any) -> dict[str, Any] | None:
+    """The arguments a field takes when a query gives none, if each is a built-in scalar with a
+    default (`preview(length: Int = 140)`): graphql-core and strawberry would pass exactly these."""
+    defaults: dict[str, Any] = {}
+    for argument in strawberry_field.arguments:
+        graphql_argument = field.args.get(argument.graphql_name or to_camel_case(argument.python_name))
+        if graphql_argument is None or graphql_argument.default_value is Undefined:
+            return None
+        named = get_named_type(graphql_argument.type)
+        if named.name not in _BUILTIN_SCALARS or graphql_argument.default_value != argument.default:
+            return None
+        defaults[argument.python_name] = argument.default
+    return defaults
+
+
 def _leaf_reader(strawberry_field: StrawberryField, field: Any) -> Callable[[Any], Any] | None:
     """How to read the field off its source with no resolve info, if it needs none."""
     if getattr(field.resolve, "_is_default", False) and strawberry_field.python_name:
         return attrgetter(strawberry_field.python_name)
     resolver = strawberry_field.base_resolver
-    if (resolver is None or resolver.is_async or resolver.arguments or resolver.self_parameter is None
+    defaults = _defaults(strawberry_field, field)
+    if (resolver is None or resolver.is_async or defaults is None or resolver.self_parameter is None
             or resolver.info_parameter or resolver.root_parameter or resolver.parent_parameter):
         return None
-    method: Callable[[Any], Any] = resolver._unbound_wrapped_func
+    method: Callable[..., Any] = resolver._unbound_wrapped_func
+    if defaults:
+        return lambda source: method(source, **defaults)
     return method
 
 
@@ -122,8 +145,10 @@ def field_plans(schema: GraphQLSchema, info_class: type) -> dict[tuple[str, str]
         assert isinstance(graphql_type, GraphQLObjectType)
         for field_name, field in graphql_type.fields.items():
             strawberry_field = _strawberry_field(field)
-            if strawberry_field is None or field.args or strawberry_field.extensions:
+            if strawberry_field is None or strawberry_field.extensions:
                 continue
+            if field.args and (_defaults(strawberry_field, field) is None or not is_leaf_type(_leaf_of(field.type)[0])):
+                continue  # only a leaf whose arguments all default takes the shortcut with arguments
             plan = _plan(strawberry_field, field, info_class)
             if plan is not None:
                 plans[(type_name, field_name)] = plan

@@ -137,6 +137,8 @@ async def plain_app(settings: Settings) -> AsyncIterator[Any]:
 
 PARITY_DOCUMENTS = [
     (THREADS_PAGE, {"status": "ALL"}),
+    ("""query($n: Int) { threads(category: MEMBER, first: 5) { edges { node { lastMessage {
+         preview short: preview(length: 5) none: preview(length: $n) } } } } }""", {"n": None}),
     (THREADS_PAGE, {"status": "UNREAD"}),
     (HISTORY_PAGE, None),
     (MEMBER_PICKER, {"search": "dupont"}),
