@@ -27,21 +27,16 @@ from inbox.messages import cursor_seq, post_message
 from inbox.sending import Draft, earlier_send, email_subject, no_recipient, recipients, validate_draft
 from inbox.smartlists import filters_to_json, validate_filters
 from inbox.text import fold
-from inbox.threads import (
+from inbox.threads import ThreadView, UnreadCounts, get_or_create_thread, load_thread_view, thread_change, unread_counts
+from inbox.viewer_state import (
     FLAG_REASONS,
     Flag,
     LockedThread,
-    ThreadView,
-    UnreadCounts,
     flag_changes,
-    get_or_create_thread,
-    load_thread_view,
     lock_thread,
     read_changes,
     save_viewer_state,
-    thread_change,
     unread_changes,
-    unread_counts,
 )
 from inbox.vocabulary import TARGETS, Category, DeliveryStatus, Direction, UpdateReason
 from models import Club, Member, Message, Smartlist

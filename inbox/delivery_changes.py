@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbox.changes import Change, Publisher, publish_changes, record_change
-from inbox.threads import lock_thread
+from inbox.viewer_state import lock_thread
 from models import Message
 from models.engine import begin_write
 

@@ -14,7 +14,7 @@ from inbox.changes import Change, record_change
 from inbox.errors import BadUserInput
 from inbox.pagination import Page, decode_key, encode_cursor, keyset_page, list_digest
 from inbox.text import collapse_spaces
-from inbox.threads import LockedThread, changed, restore_for_everyone, save_viewer_state
+from inbox.viewer_state import LockedThread, changed, restore_for_everyone, save_viewer_state
 from inbox.vocabulary import Direction, UpdateReason
 from models import Delivery, Member, Message, Staff, Thread
 from models.base import UTCDateTime, utcnow
@@ -40,7 +40,7 @@ async def post_message(
     in_reply_to_id: int | None = None,
     deliveries: Select[Any] | None = None,
 ) -> tuple[Message, Change, int]:
-    """Add a message to a thread locked by `inbox.threads.lock_thread` (with the sender as its viewer
+    """Add a message to a thread locked by `inbox.viewer_state.lock_thread` (with the sender as its viewer
     for a staff message), in the caller's transaction.
 
     The thread's next sequence number, its activity, unread (inbound messages), un-archiving for every

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbox.errors import UserError
 from inbox.messages import MESSAGE_ID, SENT_AT
 from inbox.smartlists import club_today, filter_condition, filters_from_json
-from inbox.threads import LockedThread
+from inbox.viewer_state import LockedThread
 from inbox.vocabulary import Category, Channel, DeliveryStatus
 from models import Booking, Club, Member, Message, Smartlist
 from models.functions import random_token

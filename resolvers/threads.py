@@ -7,7 +7,8 @@ from inbox.actions import ThreadOutcome
 from inbox.changes import club_change_seq
 from inbox.errors import Forbidden, UserError
 from inbox.pagination import Page, page_size
-from inbox.threads import Flag, ThreadView, UnreadCounts, encode_updates_cursor, list_threads, unread_counts
+from inbox.threads import ThreadView, UnreadCounts, encode_updates_cursor, list_threads, unread_counts
+from inbox.viewer_state import Flag
 from inbox.vocabulary import CATEGORY_OF_TYPE
 from resolvers.context import Context
 from resolvers.ids import decode_id

@@ -14,7 +14,7 @@ import resolvers.threads as threads
 from inbox.actions import ThreadOutcome
 from inbox.errors import UserError as DomainUserError
 from inbox.errors import UserErrors
-from inbox.threads import Flag
+from inbox.viewer_state import Flag
 from schema.arguments import Input
 from schema.enums import Channel, FilterOperator, SmartlistFilterField, UserErrorCode
 from schema.info import Info
