@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import BigInteger, CursorResult, Select, Table, bindparam, func, insert, select
@@ -18,6 +19,7 @@ from inbox.viewer_state import LockedThread, changed, restore_for_everyone, save
 from inbox.vocabulary import Direction, UpdateReason
 from models import Delivery, Member, Message, Staff, Thread
 from models.base import UTCDateTime, utcnow
+from models.rows import ColumnsStatement, spread
 
 # A send's delivery rows are one INSERT … SELECT (see `inbox.sending.delivery_rows`): its SELECT names
 # the new message and its time by these parameters, and gives the columns in this order.
@@ -118,39 +120,52 @@ async def list_messages(
     """Oldest first. `backwards` reads the newest `size` (before `before`); `around` centres a page."""
     after_seq, before_seq = cursor_seq(thread.id, after), cursor_seq(thread.id, before)
     around_seq = cursor_seq(thread.id, around)
-    # Each message comes with its author (staff or member) in the same statement.
-    base = (select(Message, Staff, Member).outerjoin(Staff, Staff.id == Message.staff_id)
-            .outerjoin(Member, Member.id == Message.member_id).where(Message.thread_id == thread.id))
-    if after_seq is not None:
-        base = base.where(Message.seq > after_seq)
-    if before_seq is not None:
-        base = base.where(Message.seq < before_seq)
+    values = {"thread_id": thread.id, "after_seq": after_seq, "before_seq": before_seq, "around_seq": around_seq}
+    bounds = (after_seq is not None, before_seq is not None)
     related: list[Any] = []
 
-    async def read(query: Any) -> list[Message]:
-        rows = (await session.execute(query)).all()
+    async def read(part: str, limit: int) -> list[Message]:
+        rows = await _history_statement(*bounds, part).rows(session, {**values, "history_limit": limit})
         related.extend(author for _, staff, member in rows for author in (staff, member) if author is not None)
         return [message for message, _, _ in rows]
 
     if around_seq is not None:
-        older = await read(base.where(Message.seq < around_seq).order_by(Message.seq.desc()).limit(size // 2 + 1))
-        newer = await read(base.where(Message.seq >= around_seq).order_by(Message.seq).limit(size - size // 2 + 1))
+        older = await read("older", size // 2 + 1)
+        newer = await read("newer", size - size // 2 + 1)
         keep_older = older[: size // 2]
         keep_newer = newer[: size - len(keep_older)]
         items = list(reversed(keep_older)) + keep_newer
         has_previous, has_next = len(older) > len(keep_older), len(newer) > len(keep_newer)
     elif backwards:
-        rows = await read(base.order_by(Message.seq.desc()).limit(size + 1))
+        rows = await read("newest", size + 1)
         items = list(reversed(rows[:size]))
         has_previous, has_next = len(rows) > size, before_seq is not None and before_seq <= thread.last_seq
     else:
-        rows = await read(base.order_by(Message.seq).limit(size + 1))
+        rows = await read("oldest", size + 1)
         items = rows[:size]
         has_previous, has_next = after_seq is not None and after_seq > 0, len(rows) > size
 
     count_query = select(func.count(Message.id)).where(Message.thread_id == thread.id)
     return Page(items=items, cursors=[message_cursor(thread.id, m.seq) for m in items],
                 has_next_page=has_next, has_previous_page=has_previous, count_query=count_query, related=related)
+
+
+@lru_cache(maxsize=16)
+def _history_statement(after: bool, before: bool, part: str) -> ColumnsStatement:
+    """A page of a thread's messages, each with its author (staff or member), built once per kind of
+    page: `part` is "oldest" or "newest" first, or the "older"/"newer" half around a message."""
+    query = (select(Message, Staff, Member).outerjoin(Staff, Staff.id == Message.staff_id)
+             .outerjoin(Member, Member.id == Message.member_id).where(Message.thread_id == bindparam("thread_id")))
+    if after:
+        query = query.where(Message.seq > bindparam("after_seq"))
+    if before:
+        query = query.where(Message.seq < bindparam("before_seq"))
+    if part == "older":
+        query = query.where(Message.seq < bindparam("around_seq"))
+    elif part == "newer":
+        query = query.where(Message.seq >= bindparam("around_seq"))
+    order = Message.seq.desc() if part in ("older", "newest") else Message.seq
+    return spread(query.order_by(order).limit(bindparam("history_limit")))
 
 
 async def delivery_counts(session: AsyncSession, message_ids: Iterable[int]) -> dict[int, dict[str, int]]:

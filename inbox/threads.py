@@ -354,14 +354,18 @@ class UnreadCounts:
 
 async def unread_counts(session: AsyncSession, viewer_id: int) -> UnreadCounts:
     """Threads with at least one unread message, neither muted nor archived, per category."""
-    query = (
-        viewer_join(select(Thread.category, func.count(Thread.id)), viewer_id)
+    counts: dict[str, int] = dict(await _unread_counts_statement().rows(session, {"viewer_id": viewer_id}))
+    return UnreadCounts(members=counts.get(Category.MEMBER, 0), smartlists=counts.get(Category.SMARTLIST, 0),
+                        sessions=counts.get(Category.SESSION, 0))
+
+
+@lru_cache(maxsize=1)
+def _unread_counts_statement() -> ColumnsStatement:
+    return spread(
+        _viewer_join_on(select(Thread.category, func.count(Thread.id)), _VIEWER)
         .where(has_unread_sql(), ~_is(ThreadState.is_muted), ~_is(ThreadState.is_archived))
         .group_by(Thread.category)
     )
-    counts = dict((await session.execute(query)).all())
-    return UnreadCounts(members=counts.get(Category.MEMBER, 0), smartlists=counts.get(Category.SMARTLIST, 0),
-                        sessions=counts.get(Category.SESSION, 0))
 
 
 # --- starting a thread ----------------------------------------------------------------------------

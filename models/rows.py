@@ -51,7 +51,7 @@ class _Segment:
 class ColumnsStatement:
     """An ORM select whose entities were spread into their columns, and how to gather them back."""
 
-    statement: Select[Any]
+    statement: Select[*tuple[Any, ...]]
     segments: tuple[_Segment, ...]
 
     async def rows(self, session: AsyncSession, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -66,7 +66,7 @@ class ColumnsStatement:
         return [tuple(segment.take(row) for segment in segments) for row in result.all()]
 
 
-def spread(statement: Select[Any]) -> ColumnsStatement:
+def spread(statement: Select[*tuple[Any, ...]]) -> ColumnsStatement:
     """The statement with each selected entity (a mapped class, not an alias) as its columns."""
     segments: list[_Segment] = []
     columns: list[Any] = []
