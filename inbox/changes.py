@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol, cast
 
@@ -21,13 +21,13 @@ from inbox.database import is_outage
 from models import Club, Thread, ThreadChange
 from models.base import utcnow
 from models.engine import begin_write
-from subscriptions.bus import club_channel, thread_channel
+from subscriptions.bus import MESSAGE_EVENT, THREAD_EVENT, BusEvent, club_channel, thread_channel
 
 log = logging.getLogger("inbox.changes")
 
 
 class Publisher(Protocol):
-    async def publish(self, channel: str, event: dict[str, Any]) -> bool: ...
+    async def publish(self, channel: str, event: BusEvent) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -79,10 +79,15 @@ async def publish_changes(bus: Publisher | None, changes: Iterable[Change | None
     for change in changes:
         if change is None:
             continue
-        event = {"kind": "thread", **asdict(change)}
-        await bus.publish(club_channel(change.club_id), event)
+        await bus.publish(club_channel(change.club_id), change_event(THREAD_EVENT, change))
         if change.message_seq is not None:
-            await bus.publish(thread_channel(change.club_id, change.thread_id), {"kind": "message", **asdict(change)})
+            await bus.publish(thread_channel(change.club_id, change.thread_id), change_event(MESSAGE_EVENT, change))
+
+
+def change_event(kind: str, change: Change) -> BusEvent:
+    return BusEvent(kind=kind, club_id=change.club_id, thread_id=change.thread_id, category=change.category,
+                    reason=change.reason, change_seq=change.change_seq, staff_id=change.staff_id,
+                    message_id=change.message_id, message_seq=change.message_seq)
 
 
 CHANGE_LOG_RETENTION = timedelta(days=7)

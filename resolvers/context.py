@@ -25,6 +25,7 @@ from inbox.settings import Settings
 from models import Club
 from models.engine import club_session
 from models.lookups import one_by_id
+from subscriptions.bus import BusEvent
 
 if TYPE_CHECKING:  # the loaders read through a context: a runtime import would be circular
     from resolvers.loaders import Loaders
@@ -46,7 +47,7 @@ class Bus(Publisher, Protocol):
     published: int
     publish_failures: int
 
-    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[dict[str, Any]]]: ...
+    def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[BusEvent]]: ...
 
     async def ready(self) -> bool: ...
 

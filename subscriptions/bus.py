@@ -17,7 +17,7 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypedDict, cast
 
 import redis.asyncio as redis
 from broadcaster import Broadcast, Event
@@ -32,6 +32,25 @@ OVERFLOW = "__overflow__"  # this subscriber fell behind: its queue was dropped,
 PRIVATE_CHANNEL = "inbox:bus:keepalive"
 QUEUE_SIZE = 1000
 BACKOFF_START, BACKOFF_MAX = 0.1, 1.0
+
+
+THREAD_EVENT = "thread"  # a thread changed (for everyone, or for `staff_id` only), on the club's channel
+MESSAGE_EVENT = "message"  # a message was added, on the thread's channel
+
+
+class BusEvent(TypedDict, total=False):
+    """What travels on a channel: a hint that something committed changed (the database holds the
+    facts). `kind` is THREAD_EVENT or MESSAGE_EVENT with the change's fields, or RESET / OVERFLOW alone."""
+
+    kind: str
+    club_id: int
+    thread_id: int
+    category: str
+    reason: str
+    change_seq: int
+    staff_id: int | None
+    message_id: int | None
+    message_seq: int | None
 
 
 def club_channel(club_id: int) -> str:
@@ -183,7 +202,7 @@ class EventBus:
     async def stop(self) -> None:
         await self.broadcast.disconnect()
 
-    async def publish(self, channel: str, event: dict[str, Any]) -> bool:
+    async def publish(self, channel: str, event: BusEvent) -> bool:
         try:
             await self.broadcast.publish(channel, json.dumps(event, separators=(",", ":")))
         except Exception as exc:  # the fact is committed; subscribers recover it by catch-up
@@ -194,7 +213,7 @@ class EventBus:
         return True
 
     @asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[BusEvent]]:
         """Events of a channel as dicts; {"kind": RESET} or {"kind": OVERFLOW} mean "catch up"."""
         async with self.broadcast.subscribe(channel) as subscriber:
             yield _decoded(subscriber)
@@ -204,9 +223,9 @@ class EventBus:
         return True if ping is None else bool(await ping())
 
 
-async def _decoded(subscriber: Any) -> AsyncIterator[dict[str, Any]]:
+async def _decoded(subscriber: Any) -> AsyncIterator[BusEvent]:
     async for event in subscriber:
         if event.message in (RESET, OVERFLOW):
-            yield {"kind": event.message}
+            yield BusEvent(kind=event.message)
         else:
-            yield json.loads(event.message)
+            yield cast(BusEvent, json.loads(event.message))

@@ -39,7 +39,7 @@ from models import Club, Message
 from models.engine import club_session
 from resolvers.context import Context
 from resolvers.loaders import Loaders
-from subscriptions.bus import OVERFLOW, RESET, club_channel
+from subscriptions.bus import OVERFLOW, RESET, THREAD_EVENT, BusEvent, club_channel
 from subscriptions.mailboxes import (
     CountsRow,
     CountsSubscriber,
@@ -148,14 +148,14 @@ class ClubHub:
                 raise
             except Exception:  # the listener must not die: what it missed, a reset catches up
                 log.exception("club %s: reading the bus failed", self.club_id)
-                self._note({"kind": RESET})
+                self._note(BusEvent(kind=RESET))
                 await asyncio.sleep(RETRY_MAX)
 
-    def _note(self, event: dict[str, Any]) -> None:
+    def _note(self, event: BusEvent) -> None:
         kind = event.get("kind")
         if kind in (RESET, OVERFLOW):
             self._wanted.merge(_Wanted(changes=True, reset=True, viewers=None, threads=None))
-        elif kind == "thread":
+        elif kind == THREAD_EVENT:
             self._saw_stamp(event.get("change_seq"))
             staff_id = event.get("staff_id")
             if staff_id is not None and staff_id not in self._viewers:
