@@ -174,12 +174,17 @@ async def delivery_counts(session: AsyncSession, message_ids: Iterable[int]) -> 
     ids = set(message_ids)
     if not ids:
         return counts
-    rows = await session.execute(
-        select(Delivery.message_id, Delivery.status, func.count(Delivery.id))
-        .where(Delivery.message_id.in_(ids)).group_by(Delivery.message_id, Delivery.status))
+    rows = await _delivery_counts_statement().rows(session, {"ids": sorted(ids)})
     for message_id, status, count in rows:
         counts[message_id][status] = count
     return counts
+
+
+@lru_cache(maxsize=1)
+def _delivery_counts_statement() -> ColumnsStatement:
+    return spread(select(Delivery.message_id, Delivery.status, func.count(Delivery.id))
+                  .where(Delivery.message_id.in_(bindparam("ids", expanding=True)))
+                  .group_by(Delivery.message_id, Delivery.status))
 
 
 async def list_deliveries(session: AsyncSession, message_id: int, *, statuses: Sequence[str] | None, first: int,

@@ -303,8 +303,8 @@ async def load_thread_views(
     """Threads by id, each with the viewer's state, in one statement (club-filtered by the session)."""
     if not thread_ids:
         return {}
-    query = with_target_and_last_message(viewer_join(select(Thread, ThreadState), viewer_id))
-    views = _views(await session.execute(query.where(Thread.id.in_(set(thread_ids)))), viewer_id)
+    values = {"viewer_id": viewer_id or -1, "ids": sorted(set(thread_ids))}
+    views = _views(await _views_statement(None).rows(session, values), viewer_id)
     return {view.thread.id: view for view in views}
 
 
@@ -313,9 +313,17 @@ async def load_thread_views_by_target(
 ) -> dict[int, ThreadView]:
     """The threads of some members, smartlists or sessions (by target id), in one statement."""
     column_name = TARGETS[Category(category)].thread_column
-    query = with_target_and_last_message(viewer_join(select(Thread, ThreadState), viewer_id), category)
-    views = _views(await session.execute(query.where(getattr(Thread, column_name).in_(set(target_ids)))), viewer_id)
+    values = {"viewer_id": viewer_id or -1, "ids": sorted(set(target_ids))}
+    views = _views(await _views_statement(category).rows(session, values), viewer_id)
     return {getattr(view.thread, column_name): view for view in views}
+
+
+@lru_cache(maxsize=8)
+def _views_statement(category: str | None) -> ColumnsStatement:
+    """Thread views by thread id (`category` None) or by target id of one category, built once."""
+    key = Thread.id if category is None else getattr(Thread, TARGETS[Category(category)].thread_column)
+    query = with_target_and_last_message(_viewer_join_on(select(Thread, ThreadState), _VIEWER), category)
+    return spread(query.where(key.in_(bindparam("ids", expanding=True))))
 
 
 def with_target_and_last_message(query: Any, category: str | None = None) -> Any:

@@ -60,6 +60,8 @@ class ColumnsStatement:
         club_id = session.info.get(CLUB_ID)
         if club_id is None:
             raise RuntimeError("a columns statement reads in a club session only")
+        if session.new or session.dirty or session.deleted:
+            await session.flush()  # what the ORM's autoflush would do before its own query
         connection = await session.connection()
         result = await connection.execute(self.statement, {**values, "club_id": club_id})
         segments = self.segments
