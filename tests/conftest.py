@@ -16,6 +16,7 @@ from inbox.settings import Settings
 from models.engine import create_engine, session_factory
 from tests.databases import fresh_database, server_url
 from tests.factories import TEST_SECRET, ClubFixture, make_club
+from tests.inbox_client import StaffClient
 from tests.servers import SmtpServer, TwilioServer
 
 
@@ -57,6 +58,18 @@ async def http(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 async def club(sessions: async_sessionmaker[AsyncSession]) -> ClubFixture:
     """A club of its own for the test (unique slug, numbers and addresses)."""
     return await make_club(sessions)
+
+
+@pytest.fixture
+def lea(http: httpx.AsyncClient, club: ClubFixture, sessions: async_sessionmaker[AsyncSession]) -> StaffClient:
+    """Léa, the club's first staff user, over the app's GraphQL API."""
+    return StaffClient(http, club, sessions, "s1")
+
+
+@pytest.fixture
+def tom(lea: StaffClient) -> StaffClient:
+    """Tom, a second staff user of the same club (his own read markers and flags)."""
+    return lea.as_staff("s2")
 
 
 @pytest.fixture

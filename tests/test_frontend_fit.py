@@ -22,11 +22,6 @@ COUNTS = "id members smartlists sessions total"
 SEND = f"mutation($input: SendMessageInput!) {{ sendMessage(input: $input) {{ unreadCounts {{ {COUNTS} }} }} }}"
 
 
-@pytest.fixture
-def lea(http: httpx.AsyncClient, club: ClubFixture, sessions: async_sessionmaker[AsyncSession]) -> StaffClient:
-    return StaffClient(http, club, sessions, "s1")
-
-
 # --- thread(id:) ----------------------------------------------------------------------------------
 
 async def test_thread_by_id_answers_the_viewers_thread(lea: StaffClient) -> None:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.factories import ClubFixture
 from tests.inbox_client import StaffClient
 
 HISTORY = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: String, $around: String) {
@@ -16,11 +13,6 @@ HISTORY = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: S
                                              around: $around) {
     totalCount edges { cursor node { body cursor preview(length: 5) author { __typename } } }
     pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } } }"""
-
-
-@pytest.fixture
-def lea(http: httpx.AsyncClient, club: ClubFixture, sessions: async_sessionmaker[AsyncSession]) -> StaffClient:
-    return StaffClient(http, club, sessions, "s1")
 
 
 async def history(lea: StaffClient, thread: str, **args: Any) -> dict[str, Any]:

@@ -14,11 +14,6 @@ from tests.factories import ClubFixture, graphql
 from tests.inbox_client import StaffClient
 
 
-@pytest.fixture
-def lea(http: httpx.AsyncClient, club: ClubFixture, sessions: async_sessionmaker[AsyncSession]) -> StaffClient:
-    return StaffClient(http, club, sessions, "s1")
-
-
 async def test_smartlist_picker_lists_by_name_and_searches(lea: StaffClient) -> None:
     query = "query($q: String) { smartlists(search: $q) { totalCount edges { node { externalId } } } }"
     names = await lea.ok(query, {"q": None})

@@ -22,11 +22,6 @@ SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input) {
   thread { id unreadCount } userErrors { code field message } } }"""
 
 
-@pytest.fixture
-def lea(http: httpx.AsyncClient, club: ClubFixture, sessions: async_sessionmaker[AsyncSession]) -> StaffClient:
-    return StaffClient(http, club, sessions, "s1")
-
-
 async def send(lea: StaffClient, **input: Any) -> dict[str, Any]:
     return (await lea.ok(SEND, {"input": input}))["sendMessage"]
 

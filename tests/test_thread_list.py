@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.factories import ClubFixture
 from tests.inbox_client import StaffClient
-
-
-@pytest.fixture
-def lea(http: httpx.AsyncClient, club: ClubFixture, sessions: async_sessionmaker[AsyncSession]) -> StaffClient:
-    return StaffClient(http, club, sessions, "s1")
-
-
-@pytest.fixture
-def tom(lea: StaffClient) -> StaffClient:
-    return lea.as_staff("s2")
 
 
 async def start_members(lea: StaffClient, *members: str) -> dict[str, str]:

@@ -3,21 +3,10 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.factories import ClubFixture, make_club
+from tests.factories import make_club
 from tests.inbox_client import StaffClient
-
-
-@pytest.fixture
-def lea(http: httpx.AsyncClient, club: ClubFixture, sessions: async_sessionmaker[AsyncSession]) -> StaffClient:
-    return StaffClient(http, club, sessions, "s1")
-
-
-@pytest.fixture
-def tom(lea: StaffClient) -> StaffClient:
-    return lea.as_staff("s2")
 
 
 async def test_only_members_messages_count_as_unread(lea: StaffClient, tom: StaffClient) -> None:

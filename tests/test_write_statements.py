@@ -16,7 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.factories import BASE_MEMBERS, ClubFixture, make_club
+from tests.factories import BASE_MEMBERS, make_club
 from tests.inbox_client import StaffClient
 from tests.statements import statements
 
@@ -30,11 +30,6 @@ BENCH_SEND = """mutation($input: SendMessageInput!) { sendMessage(input: $input)
 ACTION = """mutation($input: %s!) { %s(input: $input) {
   thread { id unreadCount isFavorite isMuted isArchived sortKey activityAt } unreadCounts { total }
   userErrors { code } } }"""
-
-
-@pytest.fixture
-def lea(http: httpx.AsyncClient, club: ClubFixture, sessions: async_sessionmaker[AsyncSession]) -> StaffClient:
-    return StaffClient(http, club, sessions, "s1")
 
 
 def listing(sent: list[str]) -> str:
