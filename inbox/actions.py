@@ -174,7 +174,7 @@ async def _change_viewer_state(session: AsyncSession, bus: Publisher | None, sta
         await session.rollback()
         raise
     await publish(bus, [change])
-    return ThreadOutcome(locked.view, await unread_counts(session, staff_id) if with_counts else None)
+    return ThreadOutcome(locked.view, await _counts(session, staff_id, with_counts))
 
 
 async def mark_thread_read(session: AsyncSession, bus: Publisher | None, *, staff_id: int, thread_id: int,

@@ -9,13 +9,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Message, Thread
+from models.lookups import rows_by_id
 
 
 async def threads_by_id(session: AsyncSession, thread_ids: Iterable[int]) -> dict[int, Thread]:
     ids = set(thread_ids)
-    if not ids:
-        return {}
-    return {thread.id: thread for thread in (await session.scalars(select(Thread).where(Thread.id.in_(ids)))).all()}
+    return await rows_by_id(session, Thread, ids) if ids else {}
 
 
 async def threads_with_new_messages(session: AsyncSession, positions: Mapping[int, int]) -> set[int]:

@@ -195,6 +195,7 @@ class RedisRateLimiter:
         self._paused_until = 0.0
         self._sync_seconds = sync_seconds
         self._owed_limit = capacity * OWED_SHARE
+        self._local_limit = capacity * LOCAL_CEILING
         self._views: dict[str, _View] = {}
         self._syncs: set[asyncio.Task[None]] = set()
         self._sweep_timer: asyncio.TimerHandle | None = None
@@ -204,7 +205,7 @@ class RedisRateLimiter:
         view = self._views.get(key)
         if view is not None and view.read_at is not None:
             estimate = view.estimate(self._policy, now)
-            if (estimate + cost <= self._policy.capacity * LOCAL_CEILING
+            if (estimate + cost <= self._local_limit
                     and view.unsent() + cost <= self._owed_limit):
                 view.pending += cost
                 if not view.syncing and (view.pending * 2 >= self._owed_limit

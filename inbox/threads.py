@@ -39,7 +39,7 @@ from inbox.search import member_search_condition, name_search_condition
 from inbox.vocabulary import TARGETS, Category, UpdateReason
 from models import Club, Member, Message, Session, Smartlist, Staff, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
-from models.rows import ColumnsStatement, spread
+from models.rows import CLUB, ColumnsStatement, spread
 from models.upsert import dialect_insert
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -201,7 +201,6 @@ class ThreadPage(Page[ThreadView]):
 
 # The list statement's values, bound at execution: its shape is built once per kind of page.
 _VIEWER: BindParameter[int] = bindparam("viewer_id")
-_CLUB: BindParameter[int] = bindparam("club_id")
 _LIMIT: BindParameter[int] = bindparam("page_limit")
 _KEY_FAVORITE: BindParameter[bool] = bindparam("key_favorite")
 _KEY_AT = bindparam("key_at", type_=UTCDateTime)
@@ -265,7 +264,7 @@ def _list_statement(category: str, status: str, search: str | None, key_shape: s
     ranked = _ranked_ids(base, status, key_shape)
     query = with_target_and_last_message(
         _viewer_join_on(select(Thread, ThreadState).join(ranked, ranked.c.id == Thread.id), _VIEWER), category)
-    extra = [select(Club.change_seq).where(Club.id == _CLUB).scalar_subquery()]
+    extra = [select(Club.change_seq).where(Club.id == CLUB).scalar_subquery()]
     if with_total:
         extra.append(base(select(func.count(Thread.id))).scalar_subquery())
     return query.add_columns(*extra).order_by(ranked.c.favorite.desc(), ranked.c.sort_at.desc(), ranked.c.id.desc())

@@ -10,9 +10,9 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models.tables import Club, Delivery, Member, Message, Session, Smartlist, Staff
+from models.tables import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread
 
-Row = TypeVar("Row", Club, Delivery, Member, Message, Session, Smartlist, Staff)
+Row = TypeVar("Row", Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread)
 
 
 async def rows_by_id(session: AsyncSession, model: type[Row], ids: Iterable[int]) -> dict[int, Row]:

@@ -25,7 +25,8 @@ from sqlalchemy.orm import with_loader_criteria
 from models.base import ClubScoped
 from models.engine import CLUB_ID
 
-_CLUB: BindParameter[int] = bindparam("club_id", type_=Integer)
+CLUB: BindParameter[int] = bindparam("club_id", type_=Integer)
+"""The session's club, bound by `ColumnsStatement.rows`: a statement may compare with it too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,5 +85,5 @@ def spread(statement: Select[*tuple[Any, ...]]) -> ColumnsStatement:
             segments.append(_Segment(None, (), len(columns), len(columns)))
             columns.append(expression)
     spread_statement = statement.with_only_columns(*columns, maintain_column_froms=True).options(
-        with_loader_criteria(ClubScoped, lambda cls: cls.club_id == _CLUB, include_aliases=True))
+        with_loader_criteria(ClubScoped, lambda cls: cls.club_id == CLUB, include_aliases=True))
     return ColumnsStatement(spread_statement, tuple(segments))

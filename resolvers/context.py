@@ -67,12 +67,12 @@ class Services:
 
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
+    read_sessions: async_sessionmaker[AsyncSession]
+    """Sessions outside any transaction, for reads (`models.engine.read_session_factory`)."""
     rate_limiter: RateLimiter
     bus: Bus
     delivery_changes: DeliveryChangeNotifier
     metrics: OperationMetrics | None = None
-    read_sessions: async_sessionmaker[AsyncSession] | None = None
-    """Sessions outside any transaction, for reads (`models.engine.read_session_factory`)."""
 
 
 @dataclass
@@ -143,7 +143,7 @@ class Context:
         """A session for reads that sees only the caller's club. One per resolver: never share one
         across concurrently resolving fields."""
         principal = self.require_principal()
-        async with club_session(self.services.read_sessions or self.services.sessions, principal.club_id) as session:
+        async with club_session(self.services.read_sessions, principal.club_id) as session:
             yield session
 
     @asynccontextmanager

@@ -29,7 +29,7 @@ _UNSET: Any = object()
 
 @dataclass
 class ExecutionCount:
-    """Executions of shared events in this process (a countable for tests and metrics)."""
+    """Executions of shared events in this process, counted for the tests that pin one execution per group."""
 
     executed: int = 0
     shared: int = 0

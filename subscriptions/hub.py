@@ -229,13 +229,13 @@ class ClubHub:
             self._wanted.merge(_Wanted(changes=True, viewers=set(), threads=set()))
             more = True
         more |= self._deliver_messages(messages, views, loaders)
-        rows = {viewer: CountsRow(now) for viewer, now in counts.items()}
+        rows: dict[int, CountsRow] = {}  # one per viewer: its subscribers share the shaped event
         for counted in counts_for:
-            row = rows.get(counted.viewer_id)
-            if row is not None and (counted.last is None or row.counts != counted.last.counts or wanted.reset):
-                counted.last = row
+            now = counts.get(counted.viewer_id)
+            if now is not None and (now != counted.last or wanted.reset):
+                counted.last = now
                 counted.drop_pending()
-                counted.push([row])
+                counted.push([rows.setdefault(counted.viewer_id, CountsRow(now))])
         if more:
             self._wake.set()
 
@@ -278,8 +278,8 @@ class ClubHub:
                     self._wanted.merge(_Wanted(threads={thread.id}, viewers=set()))
                     self._wake.set()
             elif isinstance(subscriber, CountsSubscriber):
-                subscriber.last = rows[subscriber.viewer_id]
-                subscriber.push([subscriber.last])
+                subscriber.last = rows[subscriber.viewer_id].counts
+                subscriber.push([rows[subscriber.viewer_id]])
                 self.counts.add(subscriber)
 
     async def _read_catch_ups(self, session: Any, subscribers: list[UpdatesSubscriber]
@@ -297,10 +297,11 @@ class ClubHub:
     async def _read_messages(self, session: Any, wanted: set[int] | None) -> dict[int, list[Message]]:
         """New messages of the watched threads that may have some (all of them after a reset or a
         safety check: first their last seq, in one statement)."""
-        positions = {thread_id: min(s.position for s in watchers) for thread_id, watchers in self.messages.items()}
+        watched = self.messages.keys() if wanted is None else wanted & self.messages.keys()
+        positions = {thread_id: min(s.position for s in self.messages[thread_id]) for thread_id in watched}
         if wanted is None:
-            wanted = await threads_with_new_messages(session, positions)
-        return await messages_after(session, {t: positions[t] for t in wanted if t in positions}, BATCH)
+            positions = {t: positions[t] for t in await threads_with_new_messages(session, positions)}
+        return await messages_after(session, positions, BATCH)
 
     async def _prewarm(self, loaders: Loaders, entries: list[tuple[Any, str]], messages: dict[int, list[Message]],
                        views: dict[tuple[int, int], ThreadView], caught_up: dict[Any, list[Any]]) -> None:

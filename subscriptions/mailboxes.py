@@ -128,4 +128,4 @@ class CountsSubscriber(Subscriber):
 
     def __init__(self, viewer_id: int) -> None:
         super().__init__(viewer_id)
-        self.last: CountsRow | None = None
+        self.last: UnreadCounts | None = None  # the counts last pushed (not the row: it holds its shaped event)
