@@ -19,6 +19,7 @@ unchanged. Tests run documents both ways; `INBOX_FAST_EXECUTION=0` turns the sho
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from operator import attrgetter
@@ -41,6 +42,12 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.field import StrawberryField
 from strawberry.utils.str_converters import to_camel_case
+
+from schema.compiled import MAX_COMPILED, Compiler, Complete, has_directives
+
+# Compiled completions that answered ("completed") or handed the value back to graphql-core
+# ("fell_back"), for tests.
+COMPILED: Counter[str] = Counter()
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +74,7 @@ class DirectField:
     completed by graphql-core."""
 
     read: Callable[[Any, Any], Any]  # (source, graphql-core resolve info) -> the field's value
+    needs_info: bool  # False: `read` ignores the info (None may be passed)
 
 
 FieldPlan = LeafAttribute | LeafList | DirectField
@@ -110,24 +118,24 @@ def _leaf_reader(strawberry_field: StrawberryField, field: Any) -> Callable[[Any
     return method
 
 
-def _direct_reader(strawberry_field: StrawberryField, field: Any, info_class: type) -> Callable[[Any, Any], Any] | None:
+def _direct_reader(strawberry_field: StrawberryField, field: Any, info_class: type) -> DirectField | None:
     """How to read a field whose value graphql-core completes: an attribute, or a sync method of
     `self` and `info` only (called as strawberry would call it, with a strawberry `Info`)."""
     if getattr(field.resolve, "_is_default", False) and strawberry_field.python_name:
         read = attrgetter(strawberry_field.python_name)
-        return lambda source, _info: read(source)
+        return DirectField(lambda source, _info: read(source), needs_info=False)
     resolver = strawberry_field.base_resolver
     if (resolver is None or resolver.is_async or resolver.arguments or resolver.self_parameter is None
             or resolver.root_parameter or resolver.parent_parameter):
         return None
     if resolver.info_parameter is None:
-        return lambda source, _info: resolver(source)
+        return DirectField(lambda source, _info: resolver(source), needs_info=False)
     name = resolver.info_parameter.name
 
     def read_with_info(source: Any, info: Any) -> Any:
         return resolver(source, **{name: info_class(_raw_info=info, _field=strawberry_field)})
 
-    return read_with_info
+    return DirectField(read_with_info, needs_info=True)
 
 
 def _leaf_of(graphql_type: GraphQLOutputType) -> tuple[Any, bool]:
@@ -164,20 +172,61 @@ def _plan(strawberry_field: StrawberryField, field: Any, info_class: type) -> Fi
         item, items_non_null = _leaf_of(inner.of_type)
         if is_leaf_type(item) and items_non_null:
             return LeafList(leaf_read, item, non_null)
-    direct_read = _direct_reader(strawberry_field, field, info_class)
-    return None if direct_read is None else DirectField(direct_read)
+    return _direct_reader(strawberry_field, field, info_class)
 
 
 class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
-    """graphql-core's execution, with plain fields read directly."""
+    """graphql-core's execution, with plain fields read directly and plain selections compiled."""
 
     field_plans: dict[tuple[str, str], FieldPlan] = {}
+    # (object type, the selection's field nodes) -> its compiled completion, or None when it has none;
+    # the entry holds the nodes, so their ids stay theirs while it lives. Per schema (see below).
+    compiled: dict[tuple[str, tuple[int, ...]], tuple[object, Complete | None]] = {}
+    plain_operations: dict[int, tuple[object, bool]] = {}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         middleware = self.middleware_manager
         # Middleware wraps every resolver, plain attributes included: then no field takes the shortcut.
         self.plans = {} if middleware is not None and middleware.middlewares else self.field_plans
+        self.compiling = bool(self.plans) and self._plain_operation()
+        self.fell_back: set[tuple[str, tuple[int, ...]]] = set()
+
+    def _plain_operation(self) -> bool:
+        """No directive anywhere in the operation: its selections are the same whatever the variables."""
+        operation = self.operation
+        known = self.plain_operations.get(id(operation))
+        if known is not None and known[0] is operation:
+            return known[1]
+        plain = not has_directives(operation, self.fragments)
+        if len(self.plain_operations) >= MAX_COMPILED:
+            self.plain_operations.clear()
+        self.plain_operations[id(operation)] = (operation, plain)
+        return plain
+
+    def complete_object_value(self, return_type: Any, field_details_list: Any, info: Any, path: Any, result: Any,
+                              position_context: Any) -> Any:
+        if self.compiling:
+            key = (return_type.name, tuple(id(details.node) for details in field_details_list))
+            if key not in self.fell_back:
+                entry = self.compiled.get(key)
+                if entry is None:
+                    if len(self.compiled) >= MAX_COMPILED:
+                        self.compiled.clear()
+                    entry = (tuple(details.node for details in field_details_list),
+                             Compiler(self).object(return_type, list(field_details_list)))
+                    self.compiled[key] = entry
+                complete = entry[1]
+                if complete is not None:
+                    try:
+                        completed = complete(self, result, path)
+                    except Exception:  # noqa: BLE001 - Fallback, or an error graphql-core reports below
+                        self.fell_back.add(key)
+                        COMPILED["fell_back"] += 1
+                    else:
+                        COMPILED["completed"] += 1
+                        return completed
+        return super().complete_object_value(return_type, field_details_list, info, path, result, position_context)
 
     def execute_field(self, parent_type: Any, source: Any, field_details_list: Any, path: Any,
                       position_context: Any) -> Any:
@@ -198,7 +247,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 pass
             return super().execute_field(parent_type, source, field_details_list, path, position_context)
         if isinstance(plan, LeafList):
-            completed = _leaf_list(plan, source)
+            completed = complete_leaf_list(plan, source)
             if completed is not None:
                 return completed
             return super().execute_field(parent_type, source, field_details_list, path, position_context)
@@ -232,7 +281,7 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return None
 
 
-def _leaf_list(plan: LeafList, source: Any) -> list[Any] | None:
+def complete_leaf_list(plan: LeafList, source: Any) -> list[Any] | None:
     """The coerced list, or None when graphql-core must answer (a null, an error, a bad item)."""
     try:
         values = plan.read(source)
@@ -250,4 +299,4 @@ def _leaf_list(plan: LeafList, source: Any) -> list[Any] | None:
 def fast_execution_context(schema: GraphQLSchema, info_class: type) -> type[FastExecutionContext]:
     """An execution context class for this schema (its plans are computed once)."""
     return type("SchemaFastExecutionContext", (FastExecutionContext,),
-                {"field_plans": field_plans(schema, info_class)})
+                {"field_plans": field_plans(schema, info_class), "compiled": {}, "plain_operations": {}})

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.factory import create_app
 from inbox.settings import Settings
 from models.engine import begin_write, club_session
+from schema import execution
 from tests.factories import ClubFixture, graphql
 from tests.inbox_client import StaffClient
 from tests.statements import CONTROL, statements, wire
@@ -171,3 +172,18 @@ async def test_the_execution_shortcut_answers_exactly_what_graphql_core_answers(
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             answers.append(await graphql(client, document, variables, token=lea.club.token("s1"), expect_status=None))
     assert answers[0] == answers[1]
+
+
+async def test_the_threads_page_is_completed_by_one_compiled_selection(
+    app: Any, settings: Settings, busy_club: tuple[StaffClient, str]
+) -> None:
+    """Below `threads`, every field the web inbox selects is plain: the page is one compiled completion."""
+    if not settings.fast_execution:
+        pytest.skip("this pass runs graphql-core's executor alone (INBOX_FAST_EXECUTION=0)")
+    lea, _ = busy_club
+    await lea.ok(THREADS_PAGE, {"status": "ALL"})
+    before = dict(execution.COMPILED)
+    data = await lea.ok(THREADS_PAGE, {"status": "ALL"})
+    assert data["threads"]["edges"]
+    assert execution.COMPILED["completed"] - before.get("completed", 0) == 1
+    assert execution.COMPILED["fell_back"] == before.get("fell_back", 0)

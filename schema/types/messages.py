@@ -16,6 +16,7 @@ from resolvers.loaders import MISSING
 from schema.arguments import After, First
 from schema.enums import Channel, DeliveryStatus, MessageDirection
 from schema.info import Info
+from schema.types.columns import column
 from schema.types.members import Member, Staff
 from schema.types.pages import Connection, Node, connection, later
 
@@ -45,12 +46,12 @@ class DeliverySummary:
 
 @strawberry.type(description="One recipient's copy of an outbound message.")
 class Delivery(Node):
-    channel: Channel = strawberry.field(description="The channel of the message.")
-    address: str | None = strawberry.field(
-        description="The email address or phone number used; null when skipped for lack of one.")
-    status: DeliveryStatus = strawberry.field(description="Where it stands now.")
-    reason: str | None = strawberry.field(description="Why it failed or was skipped.")
-    updated_at: dt.datetime = strawberry.field(description="When its status last changed.")
+    channel: Channel = column("channel", "The channel of the message.", Channel)
+    address: str | None = column("address",
+                                 "The email address or phone number used; null when skipped for lack of one.")
+    status: DeliveryStatus = column("status", "Where it stands now.", DeliveryStatus)
+    reason: str | None = column("reason", "Why it failed or was skipped.")
+    updated_at: dt.datetime = column("updated_at", "When its status last changed.")
     row: strawberry.Private[DeliveryRow]
 
     @strawberry.field(description="The recipient.")
@@ -60,18 +61,17 @@ class Delivery(Node):
 
     @classmethod
     def from_row(cls, row: DeliveryRow) -> Delivery:
-        return cls(id=strawberry.ID(encode_id("Delivery", row.id)), channel=Channel(row.channel),
-                   address=row.address, status=DeliveryStatus(row.status), reason=row.reason,
-                   updated_at=row.updated_at, row=row)
+        return cls(id=strawberry.ID(encode_id("Delivery", row.id)), row=row)
 
 
 @strawberry.type(description="One message of a thread: sent by staff (outbound) or a member's reply (inbound).")
 class Message(Node):
-    direction: MessageDirection = strawberry.field(description="Who wrote it: staff (OUTBOUND) or a member (INBOUND).")
-    channel: Channel = strawberry.field(description="How it was sent or received.")
-    subject: str | None = strawberry.field(description="The email's subject; null for SMS.")
-    body: str = strawberry.field(description="Plain text.")
-    created_at: dt.datetime = strawberry.field(description="When it was sent, or received (an inbound message).")
+    direction: MessageDirection = column("direction", "Who wrote it: staff (OUTBOUND) or a member (INBOUND).",
+                                         MessageDirection)
+    channel: Channel = column("channel", "How it was sent or received.", Channel)
+    subject: str | None = column("subject", "The email's subject; null for SMS.")
+    body: str = column("body", "Plain text.")
+    created_at: dt.datetime = column("created_at", "When it was sent, or received (an inbound message).")
     idempotency_key: str | None = strawberry.field(
         description="The idempotency key it was sent with, shown to its sender only (to match an optimistic copy).")
     row: strawberry.Private[MessageRow]
@@ -80,8 +80,7 @@ class Message(Node):
     def of(cls, row: MessageRow, info: Info) -> Message:
         viewer_id = info.context.viewer_id
         return cls(
-            id=strawberry.ID(encode_id("Message", row.id)), direction=MessageDirection(row.direction),
-            channel=Channel(row.channel), subject=row.subject, body=row.body, created_at=row.created_at,
+            id=strawberry.ID(encode_id("Message", row.id)),
             idempotency_key=row.idempotency_key if viewer_id is not None and viewer_id == row.staff_id else None,
             row=row,
         )
