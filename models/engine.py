@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -31,7 +32,8 @@ def create_engine(
 ) -> AsyncEngine:
     """An engine with bounded timeouts (a hung database must fail requests fast)."""
     url = make_url(database_url)
-    kwargs: dict[str, Any] = {"echo": echo}
+    # orjson reads JSON columns (tags) 3-4x faster than the json module; writing stays json's.
+    kwargs: dict[str, Any] = {"echo": echo, "json_deserializer": orjson.loads}
     if url.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": max(statement_timeout, 15.0)}
     else:

@@ -17,6 +17,7 @@ from inbox.sessions import booking_counts
 from inbox.threads import ThreadView, load_thread_views, load_thread_views_by_target
 from models import Member, Message, Session, Smartlist, Staff
 from models.lookups import Row, rows_by_id
+from models.rows import model_of
 from resolvers.context import Context
 from resolvers.targets import smartlist_counts
 
@@ -45,7 +46,7 @@ class Loaders:
             Member: self.members, Smartlist: self.smartlists, Session: self.sessions, Staff: self.staff,
             Message: self.messages}
         for row in rows:
-            by_model[type(row)].prime(row.id, row)
+            by_model[model_of(row)].prime(row.id, row)
 
     @staticmethod
     def loaded(loader: DataLoader[Any, Any], key: Any) -> Any:

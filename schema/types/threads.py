@@ -22,6 +22,7 @@ from models import Session as SessionRow
 from models import Smartlist as SmartlistRow
 from models import Staff as StaffRow
 from models import Thread as ThreadRow
+from models.rows import model_of
 from resolvers.ids import encode_id
 from schema.arguments import Around, Before, First, Last, MessageAfter
 from schema.enums import ThreadCategory, ThreadUpdateReason
@@ -197,7 +198,7 @@ def wrap_node(row: Any, club: ClubRow, info: Info) -> Node | None:
         MessageRow: lambda: Message.of(row, info),
         DeliveryRow: lambda: Delivery.from_row(row),
     }
-    return wrappers[type(row)]()
+    return wrappers[model_of(row)]()
 
 
 @strawberry.type(description="One change to a thread of the subscriber's list, with the subscriber's view of it.")
