@@ -228,6 +228,7 @@ def serve(
     config = uvicorn.Config(
         create_app(settings, run_dispatcher=not no_dispatcher),
         host=host, port=port, timeout_graceful_shutdown=10, log_level="info", proxy_headers=True,
+        access_log=settings.logs_requests,
         **WEBSOCKET_SETTINGS,
     )
     uvicorn.Server(config).run(sockets=[listening])
