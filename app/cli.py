@@ -18,6 +18,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from app.http_protocol import JoinedWritesHttpProtocol
 from app.websocket_protocol import LeanWebSocketProtocol
 from inbox.database import database_problem, engine_from_settings
 from inbox.errors import DomainError
@@ -228,7 +229,7 @@ def serve(
     config = uvicorn.Config(
         create_app(settings, run_dispatcher=not no_dispatcher),
         host=host, port=port, timeout_graceful_shutdown=10, log_level="info", proxy_headers=True,
-        access_log=settings.logs_requests,
+        access_log=settings.logs_requests, http=JoinedWritesHttpProtocol,
         **WEBSOCKET_SETTINGS,
     )
     uvicorn.Server(config).run(sockets=[listening])
