@@ -30,7 +30,7 @@ class Principal:
     api_key_id: int | None = None
     expires_at: datetime | None = None
     # The club's row as authentication read it (detached, read-only): a request needs no second query
-    # for it. Its change stamp is not kept fresh; read the stamp from the database where it matters.
+    # for it.
     club: Club | None = field(default=None, compare=False, repr=False)
     staff: Staff | None = field(default=None, compare=False, repr=False)
 

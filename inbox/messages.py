@@ -69,7 +69,7 @@ async def post_message(
         await save_viewer_state(session, locked, changed(locked.state, {
             "read_seq": message.seq, "read_inbound_count": inbound_count, "forced_unread": False,
             "is_archived": False, **({"muted_activity_at": now} if muted else {})}))
-    # Last: the stamp locks the club row until commit, so the long part above does not hold it.
+    # Last: the club's next stamp waits for this commit, so the long part above does not hold it up.
     change = await record_change(session, thread, UpdateReason.MESSAGE_ADDED, message_id=message.id,
                                  message_seq=message.seq)
     thread.last_seq, thread.last_message_at, thread.last_message_id = message.seq, now, message.id

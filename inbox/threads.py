@@ -32,12 +32,12 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import BindParameter
 
-from inbox.changes import Change, record_change
+from inbox.changes import Change, club_stamp, record_change
 from inbox.errors import BadUserInput
 from inbox.pagination import Page, decode_key, encode_cursor, list_digest
 from inbox.search import member_search_condition, name_search_condition
 from inbox.vocabulary import TARGETS, Category, UpdateReason
-from models import Club, Member, Message, Session, Smartlist, Staff, Thread, ThreadChange, ThreadState
+from models import Member, Message, Session, Smartlist, Staff, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
 from models.rows import CLUB, ColumnsStatement, spread
 from models.upsert import dialect_insert
@@ -264,7 +264,7 @@ def _list_statement(category: str, status: str, search: str | None, key_shape: s
     ranked = _ranked_ids(base, status, key_shape)
     query = with_target_and_last_message(
         _viewer_join_on(select(Thread, ThreadState).join(ranked, ranked.c.id == Thread.id), _VIEWER), category)
-    extra = [select(Club.change_seq).where(Club.id == CLUB).scalar_subquery()]
+    extra = [club_stamp(CLUB)]
     if with_total:
         extra.append(base(select(func.count(Thread.id))).scalar_subquery())
     return query.add_columns(*extra).order_by(ranked.c.favorite.desc(), ranked.c.sort_at.desc(), ranked.c.id.desc())

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import String
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.sql.functions import FunctionElement, ReturnTypeFromArgs
 
 
 class random_token(FunctionElement[str]):
@@ -27,3 +27,16 @@ def _random_token_postgresql(element: random_token, compiler: Any, **kw: Any) ->
 @compiles(random_token, "sqlite")
 def _random_token_sqlite(element: random_token, compiler: Any, **kw: Any) -> str:
     return "lower(hex(randomblob(16)))"
+
+
+class greatest(ReturnTypeFromArgs[Any]):
+    """The greater of its non-null arguments: PostgreSQL's `greatest`, SQLite's `max` of several
+    arguments (which answers null when one is null: pass no null)."""
+
+    name = "greatest"
+    inherit_cache = True
+
+
+@compiles(greatest, "sqlite")
+def _greatest_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"

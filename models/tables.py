@@ -45,7 +45,9 @@ class Club(Base):
     addons: Mapped[list[str]] = mapped_column(JSON, default=list)
     sms_number: Mapped[str | None] = mapped_column(String(32), unique=True)
     inbound_email: Mapped[str | None] = mapped_column(String(320), unique=True)
-    change_seq: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
+    # The newest change stamp pruned from the club's log (at least): the club's stamp is the greater
+    # of it and the log's newest (inbox.changes.club_stamp).
+    pruned_change_seq: Mapped[int] = mapped_column(BigId, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -340,7 +342,8 @@ class MailgunToken(Base):
 
 
 class ThreadChange(ClubScoped, Base):
-    """The club's change log: one row per change of a thread, in stamp order (threadUpdated reads it)."""
+    """The club's change log: one row per change of a thread, in stamp order (threadUpdated reads it).
+    Its unique (club_id, seq) is what hands out the stamps (inbox.changes.append_change)."""
 
     __tablename__ = "thread_change"
     __table_args__ = (UniqueConstraint("club_id", "seq"),)

@@ -8,7 +8,7 @@ import httpx
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from inbox.changes import prune_change_log
+from inbox.changes import club_change_seq, prune_change_log
 from inbox.importer import import_document
 from inbox.threads import decode_updates_cursor, threads_changed_since
 from models import ThreadChange
@@ -43,6 +43,24 @@ async def test_old_change_log_rows_are_pruned_and_a_resume_still_catches_up(
         changed = await threads_changed_since(session, club.staff_ids["s1"], 0)
     assert [(view.thread.id, view.is_favorite, view.unread_count) for view, _ in changed] == [
         (changed[0][0].thread.id, True, 2)]
+
+
+async def test_a_club_whose_log_was_pruned_empty_still_stamps_after_its_last_stamp(
+    lea: StaffClient, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    thread = await lea.start("Member", "m1")
+    await lea.send(thread["id"], "before the pruning")
+    async with club_session(sessions, lea.club.club_id) as session:
+        before = await club_change_seq(session, lea.club.club_id)
+        await session.execute(update(ThreadChange).values(created_at=utcnow() - timedelta(days=8)))
+        await session.commit()
+    await prune_change_log(sessions)
+    assert await logged(sessions, lea.club) == 0
+    async with club_session(sessions, lea.club.club_id) as session:
+        assert await club_change_seq(session, lea.club.club_id) == before
+    await lea.action("setThreadFavorite", thread["id"], True)
+    async with club_session(sessions, lea.club.club_id) as session:
+        assert (await session.scalars(select(ThreadChange.seq))).all() == [before + 1]
 
 
 async def test_an_import_stamps_the_threads_it_creates_or_extends_so_a_resume_catches_up(

@@ -14,11 +14,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbox import importer as tuning  # the chunk sizes, read at call time (tests shrink them)
+from inbox.changes import append_change
 from inbox.importer.document import MessageIn, ThreadIn
 from inbox.importer.results import ImportProblem, ImportSummary, Progress
 from inbox.importer.rows import club_row, member_row, session_row, smartlist_row, staff_row
 from inbox.importer.validation import REFERENCE_KINDS, ValidatedDocument
-from inbox.vocabulary import TARGETS, Category, Direction
+from inbox.vocabulary import TARGETS, Category, Direction, UpdateReason
 from models.tables import (
     Booking,
     Club,
@@ -177,7 +178,7 @@ class Writer:
                          "smartlist")
         plans = await self._threads()
         await self._messages(plans)
-        await self._log_changes(plans)
+        await self._log_changes(club_id, plans)
         return self.summary
 
     async def _club(self) -> None:
@@ -346,25 +347,29 @@ class Writer:
                 self.progress("threads", done, total)
         return plans
 
-    async def _log_changes(self, plans: list[_ThreadPlan]) -> None:
+    async def _log_changes(self, club_id: int, plans: list[_ThreadPlan]) -> None:
         """Stamp the threads created or given history, as live changes are (inbox.changes), in bulk:
-        a client resuming threadUpdated from before the import then catches up with them."""
+        a client resuming threadUpdated from before the import then catches up with them. The first
+        change takes the club's next stamp; the others follow it, as no one else takes a stamp after
+        one that is not committed."""
         changed = [plan for plan in plans if plan.created or plan.appended]
         if not changed:
             return
-        top = (await self.session.execute(
-            update(CLUB).where(CLUB.c.id == self.club_id).values(change_seq=CLUB.c.change_seq + len(changed))
-            .returning(CLUB.c.change_seq))).scalar_one()
+        head = changed[0]
+        assert head.thread_id is not None  # every plan has its thread by now (_threads)
+        first = await append_change(self.session, club_id=club_id, thread_id=head.thread_id,
+                                    reason=_change_reason(head))
         now = datetime.now(UTC)
-        stamps = [(plan, top - len(changed) + number) for number, plan in enumerate(changed, 1)]
+        stamps = [(plan, first + number) for number, plan in enumerate(changed)]
         stamp = update(THREAD).where(THREAD.c.id == bindparam("b_id", type_=THREAD.c.id.type)).values(
             change_seq=bindparam("b_seq", type_=THREAD.c.change_seq.type))
         for chunk in _chunks(stamps, tuning.WRITE_CHUNK):
             await self.session.execute(stamp, [{"b_id": plan.thread_id, "b_seq": seq} for plan, seq in chunk])
-            await self.session.execute(self._insert(THREAD_CHANGE), [
-                {"club_id": self.club_id, "seq": seq, "thread_id": plan.thread_id, "staff_id": None,
-                 "reason": "CREATED" if plan.created else "MESSAGE_ADDED", "message_id": None, "created_at": now}
-                for plan, seq in chunk])
+            rows = [{"club_id": club_id, "seq": seq, "thread_id": plan.thread_id, "staff_id": None,
+                     "reason": _change_reason(plan), "message_id": None, "created_at": now}
+                    for plan, seq in chunk if plan is not head]
+            if rows:
+                await self.session.execute(self._insert(THREAD_CHANGE), rows)
 
     async def _load_threads(self, column: Any, by_target: dict[int, _ThreadPlan]) -> None:
         statement = (
@@ -462,6 +467,10 @@ class Writer:
             })
         return {"b_id": plan.thread_id, "b_last_seq": seq, "b_last_at": fresh[-1].created_at, "b_last_id": None,
                 "b_inbound": inbound}
+
+
+def _change_reason(plan: _ThreadPlan) -> str:
+    return UpdateReason.CREATED if plan.created else UpdateReason.MESSAGE_ADDED
 
 
 def _thread_batches(plans: Sequence[_ThreadPlan], size: int) -> Iterator[list[_ThreadPlan]]:
