@@ -445,22 +445,6 @@ async def threads_changed_since(
     return [(ThreadView(thread, state, viewer_id), int(seq)) for thread, state, seq in rows]
 
 
-async def change_log_since(
-    session: AsyncSession, viewer_id: int, after_seq: int, category: str | None = None, limit: int = 500
-) -> list[ThreadChange]:
-    """The viewer's entries of the club's change log after a stamp, in order: every viewer's changes
-    (messages, new threads) and the viewer's own state changes, never another staff user's."""
-    query = (
-        select(ThreadChange)
-        .where(ThreadChange.seq > after_seq,
-               or_(ThreadChange.staff_id.is_(None), ThreadChange.staff_id == viewer_id))
-        .order_by(ThreadChange.seq).limit(limit)
-    )
-    if category is not None:
-        query = query.join(Thread, Thread.id == ThreadChange.thread_id).where(Thread.category == category)
-    return list((await session.scalars(query)).all())
-
-
 # --- one read for many viewers (a process's live subscribers of a club) ----------------------------
 
 async def change_log_for_viewers(
