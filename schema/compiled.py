@@ -22,10 +22,13 @@ from typing import TYPE_CHECKING, Any
 from graphql import (
     DirectiveNode,
     GraphQLAbstractType,
+    GraphQLBoolean,
+    GraphQLID,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLString,
     Node,
     OperationDefinitionNode,
     Undefined,
@@ -208,8 +211,13 @@ class Compiler:
         return complete_abstract
 
 
+# Built-in scalars whose output coercion returns a value of exactly this class unchanged.
+_UNCHANGED: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
+
+
 def _leaf_field(plan: Any) -> CompleteField:
     read, coerce, non_null = plan.read, plan.leaf_type.coerce_output_value, plan.non_null
+    unchanged = _UNCHANGED.get(plan.leaf_type)
 
     def complete_leaf(_execution: FastExecutionContext, source: Any, _path: Path) -> Any:
         value = read(source)
@@ -217,6 +225,8 @@ def _leaf_field(plan: Any) -> CompleteField:
             if non_null:
                 raise FALLBACK
             return None
+        if type(value) is unchanged:
+            return value
         coerced = coerce(value)
         if coerced is None or coerced is Undefined:
             raise FALLBACK
