@@ -89,8 +89,17 @@ async def _insert_deliveries(session: AsyncSession, message: Message, rows: Sele
 
 
 def message_preview(body: str, length: int = 140) -> str:
-    """The body's first `length` characters, white space collapsed."""
-    return collapse_spaces(body)[: max(0, length)]
+    """The body's first `length` characters, white space collapsed.
+
+    Collapsing a prefix gives a prefix of the collapsed body (less at most a trailing space), so a
+    long email's preview collapses only its start, unless that start is mostly white space."""
+    length = max(0, length)
+    window = 2 * length + 64
+    if len(body) > window:
+        start = collapse_spaces(body[:window])
+        if len(start) >= length:
+            return start[:length]
+    return collapse_spaces(body)[:length]
 
 
 # --- history --------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from functools import cached_property
 from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
@@ -22,31 +23,62 @@ from resolvers.context import Context
 from resolvers.targets import smartlist_counts
 
 MISSING = object()
+_BY_ID_LOADER: dict[type, str] = {Member: "members", Smartlist: "smartlists", Session: "sessions", Staff: "staff",
+                                  Message: "messages"}
 Value = TypeVar("Value")
 
 
 class Loaders:
+    """One operation's dataloaders, each made when first used (most operations use none or one)."""
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
-        self.members = self._by_id(Member)
-        self.smartlists = self._by_id(Smartlist)
-        self.sessions = self._by_id(Session)
-        self.staff = self._by_id(Staff)
-        self.messages = self._by_id(Message)
-        self.thread_views: DataLoader[int, ThreadView | None] = DataLoader(self._load_thread_views)
-        self.threads_by_target: DataLoader[tuple[str, int], ThreadView | None] = DataLoader(self._load_by_target)
-        self.delivery_summaries: DataLoader[int, dict[str, int]] = DataLoader(self._load_delivery_summaries)
-        self.booking_counts: DataLoader[int, tuple[int, int]] = DataLoader(self._load_booking_counts)
-        self.smartlist_counts: DataLoader[tuple[int, str | None], int] = DataLoader(
-            lambda keys: smartlist_counts(ctx, keys))
+
+    @cached_property
+    def members(self) -> DataLoader[int, Member | None]:
+        return self._by_id(Member)
+
+    @cached_property
+    def smartlists(self) -> DataLoader[int, Smartlist | None]:
+        return self._by_id(Smartlist)
+
+    @cached_property
+    def sessions(self) -> DataLoader[int, Session | None]:
+        return self._by_id(Session)
+
+    @cached_property
+    def staff(self) -> DataLoader[int, Staff | None]:
+        return self._by_id(Staff)
+
+    @cached_property
+    def messages(self) -> DataLoader[int, Message | None]:
+        return self._by_id(Message)
+
+    @cached_property
+    def thread_views(self) -> DataLoader[int, ThreadView | None]:
+        return DataLoader(self._load_thread_views)
+
+    @cached_property
+    def threads_by_target(self) -> DataLoader[tuple[str, int], ThreadView | None]:
+        return DataLoader(self._load_by_target)
+
+    @cached_property
+    def delivery_summaries(self) -> DataLoader[int, dict[str, int]]:
+        return DataLoader(self._load_delivery_summaries)
+
+    @cached_property
+    def booking_counts(self) -> DataLoader[int, tuple[int, int]]:
+        return DataLoader(self._load_booking_counts)
+
+    @cached_property
+    def smartlist_counts(self) -> DataLoader[tuple[int, str | None], int]:
+        ctx = self.ctx
+        return DataLoader(lambda keys: smartlist_counts(ctx, keys))
 
     def prime(self, rows: Sequence[Any]) -> None:
         """Keep rows a list's statement already loaded (its items' authors...) for the by-id loaders."""
-        by_model: dict[type, DataLoader[int, Any]] = {
-            Member: self.members, Smartlist: self.smartlists, Session: self.sessions, Staff: self.staff,
-            Message: self.messages}
         for row in rows:
-            by_model[model_of(row)].prime(row.id, row)
+            getattr(self, _BY_ID_LOADER[model_of(row)]).prime(row.id, row)
 
     @staticmethod
     def loaded(loader: DataLoader[Any, Any], key: Any) -> Any:
