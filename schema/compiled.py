@@ -23,6 +23,7 @@ from graphql import (
     DirectiveNode,
     GraphQLAbstractType,
     GraphQLBoolean,
+    GraphQLEnumType,
     GraphQLID,
     GraphQLList,
     GraphQLNonNull,
@@ -174,7 +175,7 @@ class Compiler:
                 return [item(execution, element, Path(path, index, None)) for index, element in enumerate(value)]
             return complete_list
         if is_leaf_type(value_type):
-            coerce = value_type.coerce_output_value
+            coerce = _coercion(value_type)
 
             def complete_leaf(_execution: FastExecutionContext, value: Any, _path: Path) -> Any:
                 if value is None:
@@ -215,8 +216,28 @@ class Compiler:
 _UNCHANGED: dict[Any, type] = {GraphQLString: str, GraphQLID: str, GraphQLBoolean: bool}
 
 
+def _coercion(leaf_type: Any) -> Callable[[Any], Any]:
+    """The leaf type's output coercion; an enum's, remembered per value (strawberry's scans the
+    enum's values on every call)."""
+    coerce: Callable[[Any], Any] = leaf_type.coerce_output_value
+    if not isinstance(leaf_type, GraphQLEnumType):
+        return coerce
+    names: dict[Any, Any] = {}
+
+    def coerce_enum(value: Any) -> Any:
+        try:
+            return names[value]
+        except KeyError:
+            name = names[value] = coerce(value)
+            return name
+        except TypeError:  # unhashable: not an enum value; coercion reports it
+            return coerce(value)
+
+    return coerce_enum
+
+
 def _leaf_field(plan: Any) -> CompleteField:
-    read, coerce, non_null = plan.read, plan.leaf_type.coerce_output_value, plan.non_null
+    read, coerce, non_null = plan.read, _coercion(plan.leaf_type), plan.non_null
     unchanged = _UNCHANGED.get(plan.leaf_type)
 
     def complete_leaf(_execution: FastExecutionContext, source: Any, _path: Path) -> Any:
