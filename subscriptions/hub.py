@@ -212,7 +212,7 @@ class ClubHub:
         if not (wanted.anything or catching_up):
             return
         loaders = Loaders(self.context)
-        async with club_session(self.services.sessions, self.club_id) as session:
+        async with club_session(self.services.read_sessions, self.club_id) as session:
             caught_up = await self._read_catch_ups(session, catching_up)
             live = [s for s in self.updates if not s.catch_up]
             entries = await self._read_changes(session, live) if wanted.changes and live else []
@@ -241,7 +241,7 @@ class ClubHub:
 
     async def _admit(self, joining: list[Subscriber]) -> None:
         """Positions of new subscribers (read once for all who join together), then they are live."""
-        async with club_session(self.services.sessions, self.club_id) as session:
+        async with club_session(self.services.read_sessions, self.club_id) as session:
             change_seq = 0
             if any(isinstance(s, UpdatesSubscriber) and s.position is None for s in joining):
                 change_seq = await club_change_seq(session, self.club_id)
