@@ -129,11 +129,13 @@ def _direct_reader(strawberry_field: StrawberryField, field: Any, info_class: ty
             or resolver.root_parameter or resolver.parent_parameter):
         return None
     if resolver.info_parameter is None:
-        return DirectField(lambda source, _info: resolver(source), needs_info=False)
+        plain: Callable[..., Any] = resolver._unbound_wrapped_func
+        return DirectField(lambda source, _info: plain(source), needs_info=False)
     name = resolver.info_parameter.name
+    method: Callable[..., Any] = resolver._unbound_wrapped_func
 
     def read_with_info(source: Any, info: Any) -> Any:
-        return resolver(source, **{name: info_class(_raw_info=info, _field=strawberry_field)})
+        return method(source, **{name: info_class(_raw_info=info, _field=strawberry_field)})
 
     return DirectField(read_with_info, needs_info=True)
 
