@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any
 
 import strawberry
@@ -14,7 +14,7 @@ from schema.enums import ThreadCategory, ThreadUpdateReason
 from schema.info import Info
 from schema.permissions import HasInboxAddon, IsStaff
 from schema.types import Edge, Message, Thread, ThreadUpdate, UnreadCounts
-from subscriptions.grouping import SharedEvent
+from subscriptions.grouping import SharedEvent, shared_frames
 from subscriptions.mailboxes import ThreadUpdateRow
 
 STAFF: list[type[BasePermission]] = [HasInboxAddon, IsStaff]
@@ -36,34 +36,46 @@ class Subscription:
         "after it, then live ones: nothing missed, nothing twice."))
     async def message_added(self, info: Info, thread_id: OpenThread,
                             after: LastMessageCursor = None) -> AsyncGenerator[Message, None]:
-        async for row in live.message_added(info.context, thread_id, after):
-            async def message(row: Any = row) -> Message:
-                return Message.of(row.message, info)
-            yield _payload(await row.event.shaped(message))
+        async def events() -> AsyncIterator[SharedEvent]:
+            async for row in live.message_added(info.context, thread_id, after):
+                async def message(row: Any = row) -> Message:
+                    return Message.of(row.message, info)
+                yield await row.event.shaped(message)
+        async for event in _shared(events(), info):
+            yield event
 
     @strawberry.subscription(permission_classes=STAFF, description=(
         "Changes to the subscriber's thread items, optionally of one category. With `after` (an updatesCursor),\n"
         "first one CATCH_UP update per thread changed since then, then live ones."))
     async def thread_updated(self, info: Info, category: OneCategory = None,
                              after: LastUpdatesCursor = None) -> AsyncGenerator[ThreadUpdate, None]:
-        async for update in live.thread_updated(info.context, category.value if category else None, after):
-            async def shape(update: ThreadUpdateRow = update) -> ThreadUpdate:
-                return await _thread_update(update, info)
-            yield _payload(await update.event.shaped(shape))
+        async def events() -> AsyncIterator[SharedEvent]:
+            async for update in live.thread_updated(info.context, category.value if category else None, after):
+                async def shape(update: ThreadUpdateRow = update) -> ThreadUpdate:
+                    return await _thread_update(update, info)
+                yield await update.event.shaped(shape)
+        async for event in _shared(events(), info):
+            yield event
 
     @strawberry.subscription(permission_classes=STAFF,
                              description="The subscriber's unread counts: the current value at once, then each change.")
     async def unread_counts_changed(self, info: Info) -> AsyncGenerator[UnreadCounts, None]:
-        async for row in live.unread_counts_changed(info.context):
-            async def counts(row: Any = row) -> UnreadCounts:
-                return UnreadCounts.of(row.counts, info.context.viewer_id)  # type: ignore[arg-type]
-            yield _payload(await row.event.shaped(counts))
+        async def events() -> AsyncIterator[SharedEvent]:
+            async for row in live.unread_counts_changed(info.context):
+                async def counts(row: Any = row) -> UnreadCounts:
+                    return UnreadCounts.of(row.counts, info.context.viewer_id)  # type: ignore[arg-type]
+                yield await row.event.shaped(counts)
+        async for event in _shared(events(), info):
+            yield event
 
 
-def _payload(event: SharedEvent) -> Any:
-    """What a subscription yields: the event shaped once for every subscriber of its hub row; the
-    schema's executor (subscriptions.grouping) unwraps it and executes it once per group."""
-    return event
+def _shared(events: AsyncIterator[SharedEvent], info: Info) -> AsyncIterator[Any]:
+    """What a subscription yields: each event shaped once for every subscriber of its hub row, which the
+    schema's executor (subscriptions.grouping) unwraps and executes once per group; an event whose
+    group's frame is already encoded is sent as it is instead."""
+    raw = info._raw_info
+    variables = getattr(raw.variable_values, "coerced", raw.variable_values)  # the coerced values, as executors key them
+    return shared_frames(events, raw.operation, variables, raw.context)
 
 
 async def _thread_update(update: ThreadUpdateRow, info: Info) -> ThreadUpdate:

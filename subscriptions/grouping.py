@@ -7,6 +7,14 @@ hands every subscriber of the same viewer the same row object; the layer above w
 (operation, variables, principal) for that event: every other member of the group receives the same
 `ExecutionResult`, hence the same bytes. Anything that is not a `SharedEvent` executes as usual.
 
+Even answered from a shared result, each subscriber's frame crossed graphql-core's and strawberry's
+per-event machinery (a per-event executor, extension hooks, the transport handler): about 80 us a
+subscriber, most of a fan-out to a thousand. So the first subscriber of a group to get an event executes
+and sends it (its frame's payload is recorded on the event, `SharedEvent.encoded`); the others wait for
+that payload and send it under their own operation id through their `FrameSink` (`shared_frames`), in
+their own task, so each subscription's order is kept. When the first one's frame is not plain data (an
+error) or it ends before sending, the others execute as before.
+
 What keys a group is everything an answer depends on: the row (one per viewer and change), the
 parsed operation, its variables and who asks (club, staff user, add-ons). Two staff users never share
 a row, so each keeps their own unread state and flags.
@@ -15,9 +23,10 @@ a row, so each keeps their own unread state and flags.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from graphql import ExecutionResult
 from graphql.execution import Executor
@@ -29,10 +38,12 @@ _UNSET: Any = object()
 
 @dataclass
 class ExecutionCount:
-    """Executions of shared events in this process, counted for the tests that pin one execution per group."""
+    """Executions of shared events in this process, counted for the tests that pin one execution per group:
+    `shared` answers reused a group's result, `sent` of them its encoded frame as well."""
 
     executed: int = 0
     shared: int = 0
+    sent: int = 0
 
 
 EXECUTIONS = ExecutionCount()
@@ -41,11 +52,14 @@ EXECUTIONS = ExecutionCount()
 class SharedEvent:
     """An event as the GraphQL layer shapes it, once, for every subscriber of one hub row."""
 
-    __slots__ = ("_value", "results", "prepare")
+    __slots__ = ("_value", "results", "payloads", "prepare")
 
     def __init__(self) -> None:
         self._value: Any = _UNSET
         self.results: dict[Hashable, ExecutionResult | asyncio.Future[ExecutionResult]] = {}
+        # Per group: the payload of its frame as JSON, once its first subscriber encoded it (None: that
+        # subscriber's frame was not shareable, or it ended first; the others execute then).
+        self.payloads: dict[Hashable, asyncio.Future[str | None]] = {}
         # What a subscriber's context needs before it executes the event for its group (its dataloaders):
         # a subscriber answered from `results` skips it.
         self.prepare: Callable[[Any], None] | None = None
@@ -61,6 +75,80 @@ class SharedEvent:
             if self._value is _UNSET:  # another subscriber may have built it meanwhile: keep the first
                 self._value = value
         return self
+
+    def claim(self, key: Hashable) -> asyncio.Future[str | None] | None:
+        """The group's payload to come, or None when the caller is the group's first subscriber: it
+        executes and sends the event, then `settle`s."""
+        known = self.payloads.get(key)
+        if known is None:
+            self.payloads[key] = asyncio.get_running_loop().create_future()
+        return known
+
+    def settle(self, key: Hashable) -> None:
+        """The first subscriber is done with the event: whoever still waits executes it if no payload came."""
+        waiting = self.payloads.get(key)
+        if waiting is not None and not waiting.done():
+            waiting.set_result(None)
+
+    def encoded(self, key: Hashable, data: object, payload: dict[str, Any], dumps: Callable[[object], str]) -> str | None:
+        """`payload` of a `next` frame as JSON, encoded once for the group whose result's data is `data`
+        (None when `data` is not that result's: the frame is encoded as any other)."""
+        known = self.results.get(key)
+        if isinstance(known, asyncio.Future):
+            known = known.result() if known.done() and not known.cancelled() and known.exception() is None else None
+        if known is None or known.data is not data:
+            return None
+        waiting = self.payloads.get(key)
+        if waiting is not None and waiting.done() and (text := waiting.result()) is not None:
+            return text
+        text = dumps(payload)
+        if waiting is None or waiting.done():
+            waiting = self.payloads[key] = asyncio.get_running_loop().create_future()
+        waiting.set_result(text)
+        return text
+
+
+class FrameSink(Protocol):
+    """Where a subscription's frames go (the transport's operation): `current` is the group event it is
+    executing and sending, `send_payload` sends a group's encoded payload under its own id."""
+
+    current: tuple[SharedEvent, Hashable] | None
+
+    async def send_payload(self, payload: str) -> None: ...
+
+
+CURRENT_SINK: ContextVar[FrameSink | None] = ContextVar("inbox_frame_sink", default=None)
+
+
+def group_key(operation: object, variables: dict[str, Any], context: Any) -> Hashable:
+    """Everything a subscription event's answer depends on, besides the event."""
+    return (_Same(operation), tuple(sorted((name, repr(value)) for name, value in variables.items())),
+            _principal_key(context))
+
+
+async def shared_frames(events: AsyncIterator[SharedEvent], operation: object, variables: dict[str, Any],
+                        context: Any) -> AsyncIterator[SharedEvent]:
+    """The events this subscription must execute; those whose group's frame an earlier subscriber
+    encoded are sent as they are, by this subscription's own sink."""
+    sink = CURRENT_SINK.get()
+    if sink is None:  # a transport that sends no shared payloads (graphql-ws, tests without a socket)
+        async for event in events:
+            yield event
+        return
+    key = group_key(operation, variables, context)
+    async for event in events:
+        waiting = event.claim(key)
+        if waiting is not None and (payload := await waiting) is not None:
+            EXECUTIONS.shared += 1
+            EXECUTIONS.sent += 1
+            await sink.send_payload(payload)
+            continue
+        sink.current = (event, key)
+        try:
+            yield event
+        finally:
+            sink.current = None
+            event.settle(key)
 
 
 def _principal_key(context: Any) -> Hashable:
@@ -86,9 +174,7 @@ class _Same:
 
 
 def _group_key(executor: Executor) -> Hashable:
-    variables = executor.variable_values.coerced
-    return (_Same(executor.operation), tuple(sorted((name, repr(value)) for name, value in variables.items())),
-            _principal_key(executor.context_value))
+    return group_key(executor.operation, executor.variable_values.coerced, executor.context_value)
 
 
 class GroupedEvents(Executor):
