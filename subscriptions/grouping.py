@@ -197,7 +197,9 @@ class GroupedEvents(Executor):
         known = event.results.get(key)
         if known is not None:
             EXECUTIONS.shared += 1
-            return asyncio.shield(known) if isinstance(known, asyncio.Future) else known
+            if not isinstance(known, asyncio.Future):
+                return known
+            return known.result() if known.done() else self._wait_for(known, serially)
         EXECUTIONS.executed += 1
         if event.prepare is not None:
             event.prepare(self.context_value)
@@ -205,9 +207,40 @@ class GroupedEvents(Executor):
         if not self.is_awaitable(result):
             event.results[key] = result
             return result
-        # Its own task: a subscriber that leaves mid-execution does not cancel the others' answer.
-        task = event.results[key] = asyncio.ensure_future(result)
-        return asyncio.shield(task)
+        waiting = event.results[key] = asyncio.get_running_loop().create_future()
+        return self._execute_first(event, key, result, waiting)
+
+    @staticmethod
+    async def _execute_first(event: SharedEvent, key: Hashable, result: Awaitable[ExecutionResult],
+                             waiting: asyncio.Future[ExecutionResult]) -> ExecutionResult:
+        """The group's execution, in its first subscriber's task: when nothing suspends it (the round's
+        dataloaders are primed), its frame goes out before the group's other subscribers even run. If
+        that subscriber leaves meanwhile, the others execute again (`_Abandoned`)."""
+        try:
+            answer = await result
+        except asyncio.CancelledError:
+            if event.results.get(key) is waiting:
+                del event.results[key]
+            waiting.set_exception(_Abandoned())
+            waiting.exception()  # retrieved: nobody may be waiting
+            raise
+        except Exception as exc:
+            waiting.set_exception(exc)
+            waiting.exception()
+            raise
+        waiting.set_result(answer)
+        return answer
+
+    async def _wait_for(self, known: asyncio.Future[ExecutionResult], serially: bool | None) -> ExecutionResult:
+        try:
+            return await asyncio.shield(known)  # leaving does not cancel the group's execution
+        except _Abandoned:
+            result = self.execute_operation(serially)
+            return await result if self.is_awaitable(result) else result
+
+
+class _Abandoned(Exception):
+    """The subscriber executing a group's event left before it finished: the next one executes it."""
 
 
 def grouped_events(base: type[E]) -> type[E]:
