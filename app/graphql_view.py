@@ -250,6 +250,7 @@ class InboxGraphQL(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> dict[str, object]:
         params = context.connection_params or {}
+        context.connection_params = None  # read here only: an idle connection keeps no copy of its token
         authorization = next((v for k, v in params.items() if k.lower() == "authorization"), None)
         try:
             # Only the (cached) principal: a storm of connections must not queue on the database pool.

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator
-from typing import Annotated, Any
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.permission import BasePermission
@@ -14,10 +14,11 @@ from schema.enums import ThreadCategory, ThreadUpdateReason
 from schema.info import Info
 from schema.permissions import HasInboxAddon, IsStaff
 from schema.types import Edge, Message, Thread, ThreadUpdate, UnreadCounts
-from subscriptions.grouping import SharedEvent, shared_frames
-from subscriptions.mailboxes import ThreadUpdateRow
+from subscriptions.grouping import shared_frames
+from subscriptions.mailboxes import CountsRow, MessageRow, ThreadUpdateRow
 
 STAFF: list[type[BasePermission]] = [HasInboxAddon, IsStaff]
+R = TypeVar("R", MessageRow, ThreadUpdateRow, CountsRow)
 
 OpenThread = Annotated[strawberry.ID, strawberry.argument(description="The thread open in the client.")]
 LastMessageCursor = Annotated[str | None, strawberry.argument(
@@ -36,12 +37,9 @@ class Subscription:
         "after it, then live ones: nothing missed, nothing twice."))
     async def message_added(self, info: Info, thread_id: OpenThread,
                             after: LastMessageCursor = None) -> AsyncGenerator[Message, None]:
-        async def events() -> AsyncIterator[SharedEvent]:
-            async for row in live.message_added(info.context, thread_id, after):
-                async def message(row: Any = row) -> Message:
-                    return Message.of(row.message, info)
-                yield await row.event.shaped(message)
-        async for event in _shared(events(), info):
+        async def message(row: MessageRow) -> Message:
+            return Message.of(row.message, info)
+        async for event in _shared(live.message_added(info.context, thread_id, after), message, info):
             yield event
 
     @strawberry.subscription(permission_classes=STAFF, description=(
@@ -49,33 +47,28 @@ class Subscription:
         "first one CATCH_UP update per thread changed since then, then live ones."))
     async def thread_updated(self, info: Info, category: OneCategory = None,
                              after: LastUpdatesCursor = None) -> AsyncGenerator[ThreadUpdate, None]:
-        async def events() -> AsyncIterator[SharedEvent]:
-            async for update in live.thread_updated(info.context, category.value if category else None, after):
-                async def shape(update: ThreadUpdateRow = update) -> ThreadUpdate:
-                    return await _thread_update(update, info)
-                yield await update.event.shaped(shape)
-        async for event in _shared(events(), info):
+        async def update(row: ThreadUpdateRow) -> ThreadUpdate:
+            return await _thread_update(row, info)
+        updates = live.thread_updated(info.context, category.value if category else None, after)
+        async for event in _shared(updates, update, info):
             yield event
 
     @strawberry.subscription(permission_classes=STAFF,
                              description="The subscriber's unread counts: the current value at once, then each change.")
     async def unread_counts_changed(self, info: Info) -> AsyncGenerator[UnreadCounts, None]:
-        async def events() -> AsyncIterator[SharedEvent]:
-            async for row in live.unread_counts_changed(info.context):
-                async def counts(row: Any = row) -> UnreadCounts:
-                    return UnreadCounts.of(row.counts, info.context.viewer_id)  # type: ignore[arg-type]
-                yield await row.event.shaped(counts)
-        async for event in _shared(events(), info):
+        async def counts(row: CountsRow) -> UnreadCounts:
+            return UnreadCounts.of(row.counts, info.context.viewer_id)  # type: ignore[arg-type]
+        async for event in _shared(live.unread_counts_changed(info.context), counts, info):
             yield event
 
 
-def _shared(events: AsyncIterator[SharedEvent], info: Info) -> AsyncIterator[Any]:
-    """What a subscription yields: each event shaped once for every subscriber of its hub row, which the
-    schema's executor (subscriptions.grouping) unwraps and executes once per group; an event whose
-    group's frame is already encoded is sent as it is instead."""
+def _shared(rows: AsyncIterator[R], shape: Callable[[R], Awaitable[Any]], info: Info) -> AsyncIterator[Any]:
+    """What a subscription yields: each hub row's event, shaped once for every subscriber of the row,
+    which the schema's executor (subscriptions.grouping) unwraps and executes once per group; an event
+    whose group's frame is already encoded is sent as it is instead."""
     raw = info._raw_info
     variables = getattr(raw.variable_values, "coerced", raw.variable_values)  # the coerced values, as executors key them
-    return shared_frames(events, raw.operation, variables, raw.context)
+    return shared_frames(rows, shape, raw.operation, variables, raw.context)
 
 
 async def _thread_update(update: ThreadUpdateRow, info: Info) -> ThreadUpdate:

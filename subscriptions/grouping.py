@@ -26,6 +26,7 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from graphql import ExecutionResult
@@ -126,17 +127,25 @@ def group_key(operation: object, variables: dict[str, Any], context: Any) -> Has
             _principal_key(context))
 
 
-async def shared_frames(events: AsyncIterator[SharedEvent], operation: object, variables: dict[str, Any],
-                        context: Any) -> AsyncIterator[SharedEvent]:
-    """The events this subscription must execute; those whose group's frame an earlier subscriber
-    encoded are sent as they are, by this subscription's own sink."""
+class _Row(Protocol):
+    event: SharedEvent
+
+
+R = TypeVar("R", bound=_Row)
+
+
+async def shared_frames(rows: AsyncIterator[R], shape: Callable[[R], Awaitable[Any]], operation: object,
+                        variables: dict[str, Any], context: Any) -> AsyncIterator[SharedEvent]:
+    """Each hub row's event, shaped by `shape` once for all its subscribers, for this subscription to
+    execute; an event whose group's frame an earlier subscriber encoded is sent as it is, by this
+    subscription's own sink, instead."""
     sink = CURRENT_SINK.get()
-    if sink is None:  # a transport that sends no shared payloads (graphql-ws, tests without a socket)
-        async for event in events:
+    key = group_key(operation, variables, context) if sink is not None else None
+    async for row in rows:
+        event = await row.event.shaped(partial(shape, row))
+        if sink is None:  # a transport that sends no shared payloads (graphql-ws)
             yield event
-        return
-    key = group_key(operation, variables, context)
-    async for event in events:
+            continue
         waiting = event.claim(key)
         if waiting is not None and (payload := await waiting) is not None:
             EXECUTIONS.shared += 1
