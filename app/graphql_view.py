@@ -6,8 +6,8 @@ import asyncio
 import json
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
 from collections.abc import Hashable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson

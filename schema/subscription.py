@@ -67,7 +67,9 @@ def _shared(rows: AsyncIterator[R], shape: Callable[[R], Awaitable[Any]], info: 
     which the schema's executor (subscriptions.grouping) unwraps and executes once per group; an event
     whose group's frame is already encoded is sent as it is instead."""
     raw = info._raw_info
-    variables = getattr(raw.variable_values, "coerced", raw.variable_values)  # the coerced values, as executors key them
+    variables: Any = raw.variable_values  # a plain dict here, though typed as graphql-core's VariableValues
+    if not isinstance(variables, dict):
+        variables = variables.coerced
     return shared_frames(rows, shape, raw.operation, variables, raw.context)
 
 

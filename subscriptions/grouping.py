@@ -91,7 +91,8 @@ class SharedEvent:
         if waiting is not None and not waiting.done():
             waiting.set_result(None)
 
-    def encoded(self, key: Hashable, data: object, payload: dict[str, Any], dumps: Callable[[object], str]) -> str | None:
+    def encoded(self, key: Hashable, data: object, payload: dict[str, Any],
+                dumps: Callable[[object], str]) -> str | None:
         """`payload` of a `next` frame as JSON, encoded once for the group whose result's data is `data`
         (None when `data` is not that result's: the frame is encoded as any other)."""
         known = self.results.get(key)
@@ -121,14 +122,9 @@ class FrameSink(Protocol):
 CURRENT_SINK: ContextVar[FrameSink | None] = ContextVar("inbox_frame_sink", default=None)
 
 
-def group_key(operation: object, variables: dict[str, Any], context: Any) -> Hashable:
-    """Everything a subscription event's answer depends on, besides the event."""
-    return (_Same(operation), tuple(sorted((name, repr(value)) for name, value in variables.items())),
-            _principal_key(context))
-
-
 class _Row(Protocol):
-    event: SharedEvent
+    @property
+    def event(self) -> SharedEvent: ...
 
 
 R = TypeVar("R", bound=_Row)
@@ -180,6 +176,12 @@ class _Same:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, _Same) and other.of is self.of
+
+
+def group_key(operation: object, variables: dict[str, Any], context: Any) -> Hashable:
+    """Everything a subscription event's answer depends on, besides the event."""
+    return (_Same(operation), tuple(sorted((name, repr(value)) for name, value in variables.items())),
+            _principal_key(context))
 
 
 def _group_key(executor: Executor) -> Hashable:
