@@ -3,8 +3,8 @@
 uvicorn keeps the handshake's parsed request and its response (their headers) for the connection's
 whole life, though nothing reads them once the connection is open; and its receive queue and
 "writable" event each hold deques (about 600 bytes apiece) that an idle connection never uses. This
-protocol lets the handshake go once it is sent, and holds a future only while someone waits
-(subscriptions.waiters).
+protocol lets the handshake go once it is sent (uvicorn's copy and websockets' parser's), and holds a
+future only while someone waits (subscriptions.waiters).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
 
 from subscriptions.waiters import Waiters
 
@@ -70,3 +71,13 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         await super().send(message)
         if self.handshake_complete and self.request is not None:
             self.request = self.response = None  # type: ignore[assignment]
+            self._forget_handshake_parser()
+
+    def _forget_handshake_parser(self) -> None:
+        """websockets' parser keeps the handshake request (its headers, about 2 KB) as a local for the
+        connection's life: once the connection is open and nothing past the handshake was received,
+        a fresh parser (frames only, as the old one is then) replaces it."""
+        conn = self.conn
+        if conn.state is State.OPEN and not conn.reader.buffer:
+            conn.parser = conn.parse()
+            next(conn.parser)
