@@ -40,6 +40,7 @@ class DocumentStore:
     """The parsed and validated documents of one schema, most recently used last."""
 
     size: int = CACHED_DOCUMENTS
+    rules: tuple[type[ASTValidationRule], ...] = LIMIT_RULES  # beside graphql-core's own (the limits, ...)
     _entries: OrderedDict[str, ValidatedDocument] = field(default_factory=OrderedDict)
 
     def get(self, query: str) -> ValidatedDocument | None:
@@ -63,14 +64,12 @@ class DocumentCache(SchemaExtension):
         self.store = store
         self.entry: ValidatedDocument | None = None
 
-    def on_operation(self) -> Iterator[None]:
+    def on_parse(self) -> Iterator[None]:
+        """The limits set before parsing (not in an operation hook, which a subscription holds open for its
+        whole life), then the document served from the store when it is known."""
         context = self.execution_context
         context.parse_options["max_tokens"] = MAX_TOKENS
-        context.validation_rules = (*context.validation_rules, *LIMIT_RULES)
-        yield
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
+        context.validation_rules = (*context.validation_rules, *self.store.rules)
         query = context.query
         self.entry = self.store.get(query) if query else None
         if self.entry is not None:
