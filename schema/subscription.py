@@ -35,37 +35,35 @@ class Subscription:
     @strawberry.subscription(permission_classes=STAFF, description=(
         "Each new message of the thread, in order. With `after` (a Message.cursor), first every message\n"
         "after it, then live ones: nothing missed, nothing twice."))
-    async def message_added(self, info: Info, thread_id: OpenThread,
-                            after: LastMessageCursor = None) -> AsyncGenerator[Message, None]:
+    def message_added(self, info: Info, thread_id: OpenThread,
+                      after: LastMessageCursor = None) -> AsyncGenerator[Message, None]:
         async def message(row: MessageRow) -> Message:
             return Message.of(row.message, info)
-        async for event in _shared(live.message_added(info.context, thread_id, after), message, info):
-            yield event
+        return _shared(live.message_added(info.context, thread_id, after), message, info)
 
     @strawberry.subscription(permission_classes=STAFF, description=(
         "Changes to the subscriber's thread items, optionally of one category. With `after` (an updatesCursor),\n"
         "first one CATCH_UP update per thread changed since then, then live ones."))
-    async def thread_updated(self, info: Info, category: OneCategory = None,
-                             after: LastUpdatesCursor = None) -> AsyncGenerator[ThreadUpdate, None]:
+    def thread_updated(self, info: Info, category: OneCategory = None,
+                       after: LastUpdatesCursor = None) -> AsyncGenerator[ThreadUpdate, None]:
         async def update(row: ThreadUpdateRow) -> ThreadUpdate:
             return await _thread_update(row, info)
         updates = live.thread_updated(info.context, category.value if category else None, after)
-        async for event in _shared(updates, update, info):
-            yield event
+        return _shared(updates, update, info)
 
     @strawberry.subscription(permission_classes=STAFF,
                              description="The subscriber's unread counts: the current value at once, then each change.")
-    async def unread_counts_changed(self, info: Info) -> AsyncGenerator[UnreadCounts, None]:
+    def unread_counts_changed(self, info: Info) -> AsyncGenerator[UnreadCounts, None]:
         async def counts(row: CountsRow) -> UnreadCounts:
             return UnreadCounts.of(row.counts, info.context.viewer_id)  # type: ignore[arg-type]
-        async for event in _shared(live.unread_counts_changed(info.context), counts, info):
-            yield event
+        return _shared(live.unread_counts_changed(info.context), counts, info)
 
 
-def _shared(rows: AsyncIterator[R], shape: Callable[[R], Awaitable[Any]], info: Info) -> AsyncIterator[Any]:
-    """What a subscription yields: each hub row's event, shaped once for every subscriber of the row,
-    which the schema's executor (subscriptions.grouping) unwraps and executes once per group; an event
-    whose group's frame is already encoded is sent as it is instead."""
+def _shared(rows: AsyncIterator[R], shape: Callable[[R], Awaitable[Any]], info: Info) -> AsyncGenerator[Any, None]:
+    """The subscription's event stream, returned by its resolver as is (one generator fewer per idle
+    subscription): each hub row's event, shaped once for every subscriber of the row, which the schema's
+    executor (subscriptions.grouping) unwraps and executes once per group; an event whose group's frame
+    is already encoded is sent as it is instead."""
     raw = info._raw_info
     variables: Any = raw.variable_values  # a plain dict here, though typed as graphql-core's VariableValues
     if not isinstance(variables, dict):

@@ -23,7 +23,7 @@ a row, so each keeps their own unread state and flags.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Hashable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
@@ -131,7 +131,7 @@ R = TypeVar("R", bound=_Row)
 
 
 async def shared_frames(rows: AsyncIterator[R], shape: Callable[[R], Awaitable[Any]], operation: object,
-                        variables: dict[str, Any], context: Any) -> AsyncIterator[SharedEvent]:
+                        variables: dict[str, Any], context: Any) -> AsyncGenerator[SharedEvent, None]:
     """Each hub row's event, shaped by `shape` once for all its subscribers, for this subscription to
     execute; an event whose group's frame an earlier subscriber encoded is sent as it is, by this
     subscription's own sink, instead."""
