@@ -20,7 +20,6 @@ from schema.scalars import SCALAR_OVERRIDES
 from schema.subscription import Subscription
 from schema.timing import OperationTimer
 from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate
-from schema.wording import NullWording
 from subscriptions.grouping import grouped_events
 
 
@@ -34,7 +33,6 @@ def build_schema(*, production: bool = False, fast_execution: bool = True) -> st
         QueryCost,
         InputLimits,
         lambda: ErrorPolicy(production=production),
-        NullWording,
     ]
     schema = InboxSchema(
         query=Query,
