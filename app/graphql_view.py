@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import uuid
 from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
@@ -126,6 +127,8 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
         if problem is not None:
             await self.handle_invalid_message(problem)
             return
+        if message["type"] == "subscribe":  # its operation keeps the document's text: one copy for all
+            message["payload"]["query"] = sys.intern(message["payload"]["query"])
         await super().handle_message(message)
 
     async def handle_connection_init(self, message: Any) -> None:
