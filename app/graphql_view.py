@@ -8,7 +8,7 @@ import logging
 import sys
 import uuid
 from collections.abc import Hashable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -24,6 +24,7 @@ from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 
+from app.expiry import Expiries
 from app.graphiql import graphiql_page
 from inbox.auth import Principal, authenticate, bearer_value
 from inbox.errors import DomainError, ServiceUnavailable, Unauthenticated
@@ -40,31 +41,6 @@ STATUS_BY_CODE = {"UNAUTHENTICATED": 401, "RATE_LIMITED": 429, "SERVICE_UNAVAILA
 
 def error_body(code: str, message: str, **extensions: Any) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
-
-
-def _close_at_expiry(websocket: WebSocket, expires_at: datetime) -> None:
-    """Long-lived connections are re-authorised: at the token's expiry the server closes with 4403.
-
-    A timer instead of a sleeping task per connection: less memory per idle connection, and one closed
-    early leaves no coroutine waiting until its token's expiry."""
-    delay = max(0.0, (expires_at - datetime.now(UTC)).total_seconds())
-    asyncio.get_running_loop().call_later(delay, _start_closing, websocket)
-
-
-def _start_closing(websocket: WebSocket) -> None:
-    task = asyncio.ensure_future(_close_expired(websocket))
-    _EXPIRY_TASKS.add(task)
-    task.add_done_callback(_EXPIRY_TASKS.discard)
-
-
-async def _close_expired(websocket: WebSocket) -> None:
-    try:
-        await websocket.close(code=4403, reason="Token expired")
-    except RuntimeError:  # already closed by the client or the server
-        pass
-
-
-_EXPIRY_TASKS: set[asyncio.Task[None]] = set()
 
 
 class _RetryLater(ConnectionRejectionError):
@@ -157,6 +133,7 @@ class InboxGraphQL(GraphQL[Context, None]):
         self.services = services
         self.signing_key = settings.signing_key()
         self.principals = PrincipalCache()
+        self.expiries = Expiries()
 
     graphql_transport_ws_handler_class = TransportWSHandler
 
@@ -266,7 +243,7 @@ class InboxGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError()
         context.principal = principal
         if principal.expires_at is not None and isinstance(context.request, WebSocket):
-            _close_at_expiry(context.request, principal.expires_at)
+            self.expiries.close_at(context.request, principal.expires_at)
         expires_at = principal.expires_at.isoformat() if principal.expires_at else None
         return {"expiresAt": expires_at}
 
