@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import json
 import logging
 import socket
@@ -232,7 +233,21 @@ def serve(
         access_log=settings.logs_requests, http=JoinedWritesHttpProtocol,
         **WEBSOCKET_SETTINGS,
     )
+    tune_collector()
     uvicorn.Server(config).run(sockets=[listening])
+
+
+# Allocations between two collections of the youngest generation (CPython's default: 700).
+YOUNG_COLLECTION_EVERY = 20_000
+
+
+def tune_collector() -> None:
+    """Fewer, larger young collections, and what startup built (modules, the schema) never traversed
+    again: one message to a thousand subscribers cost the process 71 ms of CPU with the default
+    threshold and 43 ms with this one (bench.anchors' fan-out, tiny scale)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])
 
 
 def _check_schema(settings: Settings) -> None:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 import uuid
-from collections import OrderedDict
-from datetime import UTC, datetime, timedelta
+from collections.abc import Hashable
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -15,20 +16,22 @@ from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import Receive, Scope, Send
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema import BaseSchema
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
-from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler, Operation
 
+from app.expiry import Expiries
 from app.graphiql import graphiql_page
 from inbox.auth import Principal, authenticate, bearer_value
 from inbox.errors import DomainError, ServiceUnavailable, Unauthenticated
 from inbox.principals import PrincipalCache
 from resolvers.context import Context, Services
 from schema.errors import is_unavailable
+from subscriptions.grouping import CURRENT_SINK, SharedEvent
 
 log = logging.getLogger("inbox.graphql")
 
@@ -38,31 +41,6 @@ STATUS_BY_CODE = {"UNAUTHENTICATED": 401, "RATE_LIMITED": 429, "SERVICE_UNAVAILA
 
 def error_body(code: str, message: str, **extensions: Any) -> dict[str, Any]:
     return {"errors": [{"message": message, "extensions": {"code": code, **extensions}}]}
-
-
-def _close_at_expiry(websocket: WebSocket, expires_at: datetime) -> None:
-    """Long-lived connections are re-authorised: at the token's expiry the server closes with 4403.
-
-    A timer instead of a sleeping task per connection: less memory per idle connection, and one closed
-    early leaves no coroutine waiting until its token's expiry."""
-    delay = max(0.0, (expires_at - datetime.now(UTC)).total_seconds())
-    asyncio.get_running_loop().call_later(delay, _start_closing, websocket)
-
-
-def _start_closing(websocket: WebSocket) -> None:
-    task = asyncio.ensure_future(_close_expired(websocket))
-    _EXPIRY_TASKS.add(task)
-    task.add_done_callback(_EXPIRY_TASKS.discard)
-
-
-async def _close_expired(websocket: WebSocket) -> None:
-    try:
-        await websocket.close(code=4403, reason="Token expired")
-    except RuntimeError:  # already closed by the client or the server
-        pass
-
-
-_EXPIRY_TASKS: set[asyncio.Task[None]] = set()
 
 
 class _RetryLater(ConnectionRejectionError):
@@ -88,15 +66,45 @@ def _frame_problem(message: object) -> str | None:
     return None if isinstance(payload.get("operationName"), str | None) else "`operationName` must be a string"
 
 
+class _OperationSink:
+    """An operation's frames as a group's subscriber sends them (subscriptions.grouping.FrameSink)."""
+
+    __slots__ = ("handler", "operation", "current")
+
+    def __init__(self, handler: TransportWSHandler, operation: Operation[Context, None]) -> None:
+        self.handler = handler
+        self.operation = operation
+        self.current: tuple[SharedEvent, Hashable] | None = None
+
+    async def send_payload(self, payload: str) -> None:
+        """As strawberry sends a `next` (nothing once the operation completed); a connection gone
+        meanwhile ends the operation as its handler would (cancelled), without another frame."""
+        operation = self.operation
+        if operation.completed:
+            return
+        websocket: Any = self.handler.websocket
+        try:
+            await websocket.ws.send_text(next_frame(operation.id, payload))
+        except (WebSocketDisconnect, RuntimeError, OSError) as exc:
+            raise asyncio.CancelledError() from exc
+
+
 class TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """graphql-transport-ws with every malformed frame closed by 4400 (the protocol's "invalid message"),
-    and 1013 (try again later) when authentication cannot be done now."""
+    and 1013 (try again later) when authentication cannot be done now; each operation's task has its
+    sink, through which a subscription sends the frames its group shares."""
+
+    async def run_operation(self, operation: Operation[Context, None]) -> None:
+        CURRENT_SINK.set(_OperationSink(self, operation))  # the operation's own task: its context only
+        await super().run_operation(operation)
 
     async def handle_message(self, message: Any) -> None:
         problem = _frame_problem(message)
         if problem is not None:
             await self.handle_invalid_message(problem)
             return
+        if message["type"] == "subscribe":  # its operation keeps the document's text: one copy for all
+            message["payload"]["query"] = sys.intern(message["payload"]["query"])
         await super().handle_message(message)
 
     async def handle_connection_init(self, message: Any) -> None:
@@ -125,6 +133,7 @@ class InboxGraphQL(GraphQL[Context, None]):
         self.services = services
         self.signing_key = settings.signing_key()
         self.principals = PrincipalCache()
+        self.expiries = Expiries()
 
     graphql_transport_ws_handler_class = TransportWSHandler
 
@@ -221,6 +230,7 @@ class InboxGraphQL(GraphQL[Context, None]):
 
     async def on_ws_connect(self, context: Context) -> dict[str, object]:
         params = context.connection_params or {}
+        context.connection_params = None  # read here only: an idle connection keeps no copy of its token
         authorization = next((v for k, v in params.items() if k.lower() == "authorization"), None)
         try:
             # Only the (cached) principal: a storm of connections must not queue on the database pool.
@@ -233,7 +243,7 @@ class InboxGraphQL(GraphQL[Context, None]):
             raise ConnectionRejectionError()
         context.principal = principal
         if principal.expires_at is not None and isinstance(context.request, WebSocket):
-            _close_at_expiry(context.request, principal.expires_at)
+            self.expiries.close_at(context.request, principal.expires_at)
         expires_at = principal.expires_at.isoformat() if principal.expires_at else None
         return {"expiresAt": expires_at}
 
@@ -261,17 +271,22 @@ class InboxGraphQL(GraphQL[Context, None]):
         return data
 
     def encode_json(self, data: object) -> str:
-        """Subscription frames of a result shared by a group of subscribers are encoded once
-        (`_encoded`); everything else by `dumps`."""
-        if isinstance(data, dict) and data.get("type") == "next" and data.keys() == _NEXT_KEYS:
-            payload = data["payload"]
-            if isinstance(payload, dict) and payload.keys() <= _DATA_EXTENSIONS and "data" in payload:
-                encoded = _encoded(payload["data"])
-                parts = [f'{{"id":{dumps(data["id"])},"type":"next","payload":{{"data":{encoded}']
-                if "extensions" in payload:
-                    parts.append(f',"extensions":{dumps(payload["extensions"])}')
-                return "".join((*parts, "}}"))
+        """A subscription frame of a result shared by a group of subscribers has its payload encoded
+        once for the group (subscriptions.grouping); everything else is encoded by `dumps`."""
+        sink = CURRENT_SINK.get()
+        if sink is not None and sink.current is not None and isinstance(data, dict) and data.get("type") == "next":
+            payload = data.get("payload")
+            if data.keys() == _NEXT_KEYS and isinstance(payload, dict) and payload.keys() <= _DATA_EXTENSIONS:
+                event, key = sink.current
+                encoded = event.encoded(key, payload.get("data"), payload, dumps)
+                if encoded is not None:
+                    return next_frame(data["id"], encoded)
         return dumps(data)
+
+
+def next_frame(operation_id: object, payload: str) -> str:
+    """A graphql-transport-ws `next` frame around an encoded payload (as `dumps` would write it)."""
+    return f'{{"id":{dumps(operation_id)},"type":"next","payload":{payload}}}'
 
 
 def dumps(data: object) -> str:
@@ -285,18 +300,3 @@ def dumps(data: object) -> str:
 
 
 _NEXT_KEYS, _DATA_EXTENSIONS = {"id", "type", "payload"}, {"data", "extensions"}
-_ENCODED: OrderedDict[int, tuple[object, str]] = OrderedDict()
-ENCODED_KEPT = 64  # recent subscription results: a group of subscribers shares one execution's data
-
-
-def _encoded(data: object) -> str:
-    """A subscription event's data as JSON, encoded once for every subscriber that received the same
-    result (subscriptions.grouping): they are sent the same bytes."""
-    known = _ENCODED.get(id(data))
-    if known is not None and known[0] is data:
-        return known[1]
-    text = dumps(data)
-    _ENCODED[id(data)] = (data, text)  # the data is kept with its text, so that its id is not reused
-    while len(_ENCODED) > ENCODED_KEPT:
-        _ENCODED.popitem(last=False)
-    return text

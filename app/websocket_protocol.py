@@ -3,85 +3,61 @@
 uvicorn keeps the handshake's parsed request and its response (their headers) for the connection's
 whole life, though nothing reads them once the connection is open; and its receive queue and
 "writable" event each hold deques (about 600 bytes apiece) that an idle connection never uses. This
-protocol lets the handshake go once it is sent, and holds a future only while someone waits.
+protocol lets the handshake go once it is sent (uvicorn's copy and websockets' parser's), and holds a
+future only while someone waits (subscriptions.waiters).
 """
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
+
+from subscriptions.waiters import Waiters
 
 
-class _Waiters:
-    """Futures of the coroutines waiting for something, made only while they wait."""
-
-    __slots__ = ("_futures",)
-
-    def __init__(self) -> None:
-        self._futures: list[asyncio.Future[None]] | None = None
-
-    async def wait(self) -> None:
-        future = asyncio.get_running_loop().create_future()
-        if self._futures is None:
-            self._futures = []
-        self._futures.append(future)
-        try:
-            await future
-        finally:
-            if self._futures is not None and future in self._futures:
-                self._futures.remove(future)
-            if not self._futures:
-                self._futures = None
-
-    def wake(self) -> None:
-        for future in self._futures or ():
-            if not future.done():
-                future.set_result(None)
-
-
-class ReceiveQueue:
+class ReceiveQueue(Waiters):
     """What uvicorn uses of asyncio.Queue (put_nowait, get, empty), unbounded as its queue is."""
 
-    __slots__ = ("_items", "_waiters")
+    __slots__ = ("_items",)
 
     def __init__(self) -> None:
+        super().__init__()
         self._items: list[Any] = []
-        self._waiters = _Waiters()
 
     def put_nowait(self, item: Any) -> None:
         self._items.append(item)
-        self._waiters.wake()
+        self.wake()
 
     def empty(self) -> bool:
         return not self._items
 
     async def get(self) -> Any:
         while not self._items:
-            await self._waiters.wait()
+            await self.wait()
         return self._items.pop(0)
 
 
-class Flag:
+class Flag(Waiters):
     """What uvicorn uses of asyncio.Event (set, clear, wait)."""
 
-    __slots__ = ("_value", "_waiters")
+    __slots__ = ("_value",)
 
     def __init__(self) -> None:
+        super().__init__()
         self._value = False
-        self._waiters = _Waiters()
 
     def set(self) -> None:
         self._value = True
-        self._waiters.wake()
+        self.wake()
 
     def clear(self) -> None:
         self._value = False
 
     async def wait(self) -> None:
         while not self._value:
-            await self._waiters.wait()
+            await super().wait()
 
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -95,3 +71,13 @@ class LeanWebSocketProtocol(WebSocketsSansIOProtocol):
         await super().send(message)
         if self.handshake_complete and self.request is not None:
             self.request = self.response = None  # type: ignore[assignment]
+            self._forget_handshake_parser()
+
+    def _forget_handshake_parser(self) -> None:
+        """websockets' parser keeps the handshake request (its headers, about 2 KB) as a local for the
+        connection's life: once the connection is open and nothing past the handshake was received,
+        a fresh parser (frames only, as the old one is then) replaces it."""
+        conn = self.conn
+        if conn.state is State.OPEN and not conn.reader.buffer:
+            conn.parser = conn.parse()
+            next(conn.parser)

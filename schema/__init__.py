@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import strawberry
+from graphql import NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 
 from schema.cost import QueryCost
-from schema.documents import DocumentCache, DocumentStore
+from schema.documents import LIMIT_RULES, DocumentCache, DocumentStore
 from schema.errors import ErrorPolicy, InboxSchema
 from schema.execution import fast_execution_context
 from schema.limits import InputLimits, guard_mutation_inputs
@@ -19,25 +20,20 @@ from schema.scalars import SCALAR_OVERRIDES
 from schema.subscription import Subscription
 from schema.timing import OperationTimer
 from schema.types import Club, Delivery, Member, Message, Session, Smartlist, Staff, Thread, ThreadUpdate
-from schema.wording import NullWording
 from subscriptions.grouping import grouped_events
 
 
 def build_schema(*, production: bool = False, fast_execution: bool = True) -> strawberry.Schema:
     """The schema; `fast_execution=False` runs graphql-core's executor alone (tests compare the two)."""
-    documents = DocumentStore()
+    # In production introspection is refused by one more rule (DisableIntrospection's, without its extension).
+    documents = DocumentStore(rules=(*LIMIT_RULES, NoSchemaIntrospectionCustomRule) if production else LIMIT_RULES)
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         OperationTimer,
         lambda: DocumentCache(documents),
         QueryCost,
         InputLimits,
         lambda: ErrorPolicy(production=production),
-        NullWording,
     ]
-    if production:
-        from strawberry.extensions import DisableIntrospection
-
-        extensions.append(DisableIntrospection)
     schema = InboxSchema(
         query=Query,
         mutation=Mutation,

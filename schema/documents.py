@@ -40,7 +40,18 @@ class DocumentStore:
     """The parsed and validated documents of one schema, most recently used last."""
 
     size: int = CACHED_DOCUMENTS
+    rules: tuple[type[ASTValidationRule], ...] = LIMIT_RULES  # beside graphql-core's own (the limits, ...)
     _entries: OrderedDict[str, ValidatedDocument] = field(default_factory=OrderedDict)
+    _validation_rules: dict[tuple[type[ASTValidationRule], ...], tuple[type[ASTValidationRule], ...]] = field(
+        default_factory=dict)
+
+    def validation_rules(self, base: tuple[type[ASTValidationRule], ...]) -> tuple[type[ASTValidationRule], ...]:
+        """`base` and this store's rules: one tuple for every operation (an idle subscription keeps its own
+        execution context, and a tuple of some thirty rules is 300 bytes)."""
+        known = self._validation_rules.get(base)
+        if known is None:
+            known = self._validation_rules[base] = (*base, *self.rules)
+        return known
 
     def get(self, query: str) -> ValidatedDocument | None:
         entry = self._entries.get(query)
@@ -63,14 +74,12 @@ class DocumentCache(SchemaExtension):
         self.store = store
         self.entry: ValidatedDocument | None = None
 
-    def on_operation(self) -> Iterator[None]:
+    def on_parse(self) -> Iterator[None]:
+        """The limits set before parsing (not in an operation hook, which a subscription holds open for its
+        whole life), then the document served from the store when it is known."""
         context = self.execution_context
         context.parse_options["max_tokens"] = MAX_TOKENS
-        context.validation_rules = (*context.validation_rules, *LIMIT_RULES)
-        yield
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
+        context.validation_rules = self.store.validation_rules(context.validation_rules)
         query = context.query
         self.entry = self.store.get(query) if query else None
         if self.entry is not None:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from strawberry.extensions import MaskErrors
 
 from inbox.errors import DomainError
+from schema.wording import graphql_wording
 
 log = logging.getLogger("inbox.errors")
 
@@ -57,7 +58,9 @@ class InboxSchema(strawberry.Schema):
 class ErrorPolicy(MaskErrors):
     """Adds `extensions.code` to every error and masks the unexpected ones (plain MaskErrors would mask
     the codes too). In production, "Did you mean ...?" suggestions are cut from every message: graphql-core
-    makes them in several rules (fields, arguments, enum values, types, input fields)."""
+    makes them in several rules (fields, arguments, enum values, types, input fields). Every message then
+    says `null` where graphql-core says `None` (schema/wording.py), here rather than in an extension of
+    its own, which every subscription would hold open for its whole life."""
 
     def __init__(self, *, production: bool = False) -> None:
         super().__init__()
@@ -73,7 +76,7 @@ class ErrorPolicy(MaskErrors):
         processed = [self._process_error(error) for error in errors]
         if self.production:
             processed = [self._without_suggestions(error) for error in processed]
-        return processed
+        return [graphql_wording(error) for error in processed]
 
     @staticmethod
     def _without_suggestions(error: GraphQLError) -> GraphQLError:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
-from typing import Annotated, Any
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.permission import BasePermission
@@ -14,10 +14,11 @@ from schema.enums import ThreadCategory, ThreadUpdateReason
 from schema.info import Info
 from schema.permissions import HasInboxAddon, IsStaff
 from schema.types import Edge, Message, Thread, ThreadUpdate, UnreadCounts
-from subscriptions.grouping import SharedEvent
-from subscriptions.mailboxes import ThreadUpdateRow
+from subscriptions.grouping import shared_frames
+from subscriptions.mailboxes import CountsRow, MessageRow, ThreadUpdateRow
 
 STAFF: list[type[BasePermission]] = [HasInboxAddon, IsStaff]
+R = TypeVar("R", MessageRow, ThreadUpdateRow, CountsRow)
 
 OpenThread = Annotated[strawberry.ID, strawberry.argument(description="The thread open in the client.")]
 LastMessageCursor = Annotated[str | None, strawberry.argument(
@@ -34,36 +35,40 @@ class Subscription:
     @strawberry.subscription(permission_classes=STAFF, description=(
         "Each new message of the thread, in order. With `after` (a Message.cursor), first every message\n"
         "after it, then live ones: nothing missed, nothing twice."))
-    async def message_added(self, info: Info, thread_id: OpenThread,
-                            after: LastMessageCursor = None) -> AsyncGenerator[Message, None]:
-        async for row in live.message_added(info.context, thread_id, after):
-            async def message(row: Any = row) -> Message:
-                return Message.of(row.message, info)
-            yield _payload(await row.event.shaped(message))
+    def message_added(self, info: Info, thread_id: OpenThread,
+                      after: LastMessageCursor = None) -> AsyncGenerator[Message, None]:
+        async def message(row: MessageRow) -> Message:
+            return Message.of(row.message, info)
+        return _shared(live.message_added(info.context, thread_id, after), message, info)
 
     @strawberry.subscription(permission_classes=STAFF, description=(
         "Changes to the subscriber's thread items, optionally of one category. With `after` (an updatesCursor),\n"
         "first one CATCH_UP update per thread changed since then, then live ones."))
-    async def thread_updated(self, info: Info, category: OneCategory = None,
-                             after: LastUpdatesCursor = None) -> AsyncGenerator[ThreadUpdate, None]:
-        async for update in live.thread_updated(info.context, category.value if category else None, after):
-            async def shape(update: ThreadUpdateRow = update) -> ThreadUpdate:
-                return await _thread_update(update, info)
-            yield _payload(await update.event.shaped(shape))
+    def thread_updated(self, info: Info, category: OneCategory = None,
+                       after: LastUpdatesCursor = None) -> AsyncGenerator[ThreadUpdate, None]:
+        async def update(row: ThreadUpdateRow) -> ThreadUpdate:
+            return await _thread_update(row, info)
+        updates = live.thread_updated(info.context, category.value if category else None, after)
+        return _shared(updates, update, info)
 
     @strawberry.subscription(permission_classes=STAFF,
                              description="The subscriber's unread counts: the current value at once, then each change.")
-    async def unread_counts_changed(self, info: Info) -> AsyncGenerator[UnreadCounts, None]:
-        async for row in live.unread_counts_changed(info.context):
-            async def counts(row: Any = row) -> UnreadCounts:
-                return UnreadCounts.of(row.counts, info.context.viewer_id)  # type: ignore[arg-type]
-            yield _payload(await row.event.shaped(counts))
+    def unread_counts_changed(self, info: Info) -> AsyncGenerator[UnreadCounts, None]:
+        async def counts(row: CountsRow) -> UnreadCounts:
+            return UnreadCounts.of(row.counts, info.context.viewer_id)  # type: ignore[arg-type]
+        return _shared(live.unread_counts_changed(info.context), counts, info)
 
 
-def _payload(event: SharedEvent) -> Any:
-    """What a subscription yields: the event shaped once for every subscriber of its hub row; the
-    schema's executor (subscriptions.grouping) unwraps it and executes it once per group."""
-    return event
+def _shared(rows: AsyncIterator[R], shape: Callable[[R], Awaitable[Any]], info: Info) -> AsyncGenerator[Any, None]:
+    """The subscription's event stream, returned by its resolver as is (one generator fewer per idle
+    subscription): each hub row's event, shaped once for every subscriber of the row, which the schema's
+    executor (subscriptions.grouping) unwraps and executes once per group; an event whose group's frame
+    is already encoded is sent as it is instead."""
+    raw = info._raw_info
+    variables: Any = raw.variable_values  # a plain dict here, though typed as graphql-core's VariableValues
+    if not isinstance(variables, dict):
+        variables = variables.coerced
+    return shared_frames(rows, shape, raw.operation, variables, raw.context)
 
 
 async def _thread_update(update: ThreadUpdateRow, info: Info) -> ThreadUpdate:

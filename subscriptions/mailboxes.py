@@ -4,7 +4,6 @@ hub fills and the subscription's own task empties."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +12,7 @@ from inbox.threads import ThreadView, UnreadCounts
 from models import Message
 from resolvers.loaders import Loaders
 from subscriptions.grouping import SharedEvent
+from subscriptions.waiters import Waiters
 
 MAILBOX_LIMIT = 1000  # undelivered rows a subscriber may hold before it is caught up from the database instead
 
@@ -48,39 +48,31 @@ class CountsRow:
     event: SharedEvent = field(default_factory=SharedEvent, compare=False, repr=False)
 
 
-class Subscriber:
-    """A mailbox the hub fills and the subscription's own task empties."""
+class Subscriber(Waiters):
+    """A mailbox the hub fills and the subscription's own task empties (waiting on a future only while
+    it is empty)."""
 
-    __slots__ = ("viewer_id", "active", "_items", "_waiting", "_error")
+    __slots__ = ("viewer_id", "active", "_items", "_error")
 
     def __init__(self, viewer_id: int) -> None:
+        super().__init__()
         self.viewer_id = viewer_id
         self.active = True
         self._items: list[Any] = []
-        # A future only while the subscription waits for items (an idle one holds no Event and its deque).
-        self._waiting: asyncio.Future[None] | None = None
         self._error: Exception | None = None
 
     def push(self, items: list[Any]) -> None:
         if items:
             self._items.extend(items)
-            self._wake()
+            self.wake()
 
     def fail(self, error: Exception) -> None:
         self._error = error
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiting is not None and not self._waiting.done():
-            self._waiting.set_result(None)
+        self.wake()
 
     async def next_batch(self) -> list[Any]:
         while not self._items and self._error is None:
-            self._waiting = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiting
-            finally:
-                self._waiting = None
+            await self.wait()
         if self._error is not None:
             raise self._error
         items, self._items = self._items, []

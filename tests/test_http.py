@@ -147,3 +147,12 @@ def test_responses_are_utf8_json_and_what_orjson_cannot_encode_still_encodes() -
     assert json.loads(body) == {"data": {"name": "Léa Müller", "n": 2**70}}
     assert json.loads(encode(None, {"data": {"name": "Léa"}})) == {"data": {"name": "Léa"}}  # type: ignore[arg-type]
     assert "Léa" in encode(None, {"data": {"name": "Léa"}})  # type: ignore[arg-type]
+
+
+async def test_error_messages_say_null_where_graphql_core_says_none(http: httpx.AsyncClient, club: ClubFixture) -> None:
+    query = "mutation($input: SendMessageInput!) { sendMessage(input: $input) { __typename } }"
+    response = await http.post("/graphql", json={"query": query, "variables": {"input": {"threadId": None}}},
+                               headers={"Authorization": f"Bearer {club.token()}"})
+    error = response.json()["errors"][0]
+    assert "not to be null." in error["message"] and "not to be None." not in error["message"], error
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"

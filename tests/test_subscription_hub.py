@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from graphql import ExecutionResult
 from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -24,7 +25,7 @@ from inbox.settings import Settings
 from inbox.threads import thread_change
 from models import Thread
 from models.engine import club_session
-from subscriptions.grouping import EXECUTIONS
+from subscriptions.grouping import EXECUTIONS, SharedEvent
 from tests.factories import ClubFixture
 from tests.test_subscriptions import MESSAGE_ADDED, THREAD_UPDATED, UNREAD, Live
 from tests.ws_client import GraphQLWebSocket, live_server
@@ -186,6 +187,7 @@ async def test_an_event_is_executed_once_per_group_and_each_staff_user_gets_thei
         frames = {staff: [await raw_next(ws) for ws in staff_sockets] for staff, staff_sockets in sockets.items()}
     assert EXECUTIONS.executed - before.executed == 2  # one per staff user, not one per subscriber (8)
     assert EXECUTIONS.shared - before.shared == 6
+    assert EXECUTIONS.sent - before.sent == 6  # the others sent the payload their group's first one encoded
     assert len(set(frames["s1"])) == len(set(frames["s2"])) == 1  # the same bytes within a group
     s1, s2 = (json.loads(frames[staff][0])["payload"]["data"]["threadUpdated"] for staff in ("s1", "s2"))
     assert (s1["thread"]["isFavorite"], s2["thread"]["isFavorite"]) == (True, False)
@@ -229,6 +231,30 @@ async def test_new_messages_and_unread_counts_are_executed_once_per_staff_user(
             assert (await ws.next(messages))["data"]["messageAdded"]["body"] == "once per staff user"
             assert (await ws.next(counts))["data"]["unreadCountsChanged"]["members"] >= 1
     assert EXECUTIONS.executed - before.executed == 4  # (messageAdded, unreadCountsChanged) x two staff users
+
+
+async def test_a_groups_payload_is_encoded_once_and_waited_for_by_the_others() -> None:
+    event, key = SharedEvent(), ("operation", (), None)
+    assert event.claim(key) is None  # the first subscriber executes and sends
+    waiting = event.claim(key)
+    assert waiting is not None and not waiting.done()
+    result = event.results[key] = ExecutionResult(data={"threadUpdated": {"reason": "MESSAGE_ADDED"}})
+    payload = {"data": result.data, "extensions": {"cost": 12}}
+    assert event.encoded(key, {"threadUpdated": {"reason": "MESSAGE_ADDED"}}, payload, dumps) is None  # not its data
+    text = event.encoded(key, result.data, payload, dumps)
+    assert text == dumps(payload) and await waiting == text
+    assert event.encoded(key, result.data, payload, lambda _: "encoded again") == text
+    event.settle(key)
+    assert await waiting == text
+
+
+async def test_a_group_whose_first_subscriber_sends_no_shared_payload_executes_again() -> None:
+    event, key = SharedEvent(), ("operation", (), None)
+    assert event.claim(key) is None
+    waiting = event.claim(key)
+    assert waiting is not None
+    event.settle(key)  # e.g. its frame carried errors, or it left before sending
+    assert await waiting is None
 
 
 def test_a_shared_frame_is_encoded_as_any_other_frame() -> None:
