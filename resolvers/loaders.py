@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from strawberry.dataloader import DataLoader
 
@@ -28,31 +28,32 @@ _BY_ID_LOADER: dict[type, str] = {Member: "members", Smartlist: "smartlists", Se
 Value = TypeVar("Value")
 
 
+class _ById(Generic[Row]):
+    """A by-id loader of one model, made when first used and then kept on the operation's `Loaders`."""
+
+    def __init__(self, model: type[Row]) -> None:
+        self.model: type[Row] = model
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, loaders: Loaders, owner: type | None = None) -> DataLoader[int, Row | None]:
+        loader: DataLoader[int, Row | None] = loaders._by_id(self.model)
+        loaders.__dict__[self.name] = loader  # read from the instance from now on (a non-data descriptor)
+        return loader
+
+
 class Loaders:
     """One operation's dataloaders, each made when first used (most operations use none or one)."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
 
-    @cached_property
-    def members(self) -> DataLoader[int, Member | None]:
-        return self._by_id(Member)
-
-    @cached_property
-    def smartlists(self) -> DataLoader[int, Smartlist | None]:
-        return self._by_id(Smartlist)
-
-    @cached_property
-    def sessions(self) -> DataLoader[int, Session | None]:
-        return self._by_id(Session)
-
-    @cached_property
-    def staff(self) -> DataLoader[int, Staff | None]:
-        return self._by_id(Staff)
-
-    @cached_property
-    def messages(self) -> DataLoader[int, Message | None]:
-        return self._by_id(Message)
+    members = _ById(Member)
+    smartlists = _ById(Smartlist)
+    sessions = _ById(Session)
+    staff = _ById(Staff)
+    messages = _ById(Message)
 
     @cached_property
     def thread_views(self) -> DataLoader[int, ThreadView | None]:

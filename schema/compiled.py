@@ -42,6 +42,8 @@ from graphql.pyutils import Path
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.cast import get_strawberry_type_cast
 
+from schema.plans import DirectField, LeafAttribute, LeafList, complete_leaf_list
+
 if TYPE_CHECKING:
     from schema.execution import FastExecutionContext
 
@@ -102,6 +104,8 @@ class Compiler:
                 return None
             fields.append((key, complete_field))
         checked = _checked_class(object_type)
+        if checked is False:
+            return None
 
         def complete_object(execution: FastExecutionContext, source: Any, path: Path) -> dict[str, Any]:
             if checked is not None and (type(source) is not checked or get_strawberry_type_cast(source) is not None):
@@ -111,8 +115,6 @@ class Compiler:
         return complete_object
 
     def field(self, parent_type: GraphQLObjectType, key: str, details: list[FieldDetails]) -> CompleteField | None:
-        from schema.execution import DirectField, LeafAttribute, LeafList, complete_leaf_list
-
         node = details[0].node
         name = node.name.value
         if name == "__typename":
@@ -236,7 +238,7 @@ def _coercion(leaf_type: Any) -> Callable[[Any], Any]:
     return coerce_enum
 
 
-def _leaf_field(plan: Any) -> CompleteField:
+def _leaf_field(plan: LeafAttribute) -> CompleteField:
     read, coerce, non_null = plan.read, _coercion(plan.leaf_type), plan.non_null
     unchanged = _UNCHANGED.get(plan.leaf_type)
 
@@ -271,13 +273,10 @@ def _origin(object_type: GraphQLObjectType) -> type | None:
     return definition.origin if isinstance(definition, StrawberryObjectDefinition) else None
 
 
-def _checked_class(object_type: GraphQLObjectType) -> type | None:
-    """The class a value must have exactly, when graphql-core would ask the type's `is_type_of`."""
+def _checked_class(object_type: GraphQLObjectType) -> type | None | bool:
+    """The class a value must have exactly when graphql-core would ask the type's `is_type_of`; None
+    when it would not; False when the type has no class to check (it is then not compiled)."""
     if object_type.is_type_of is None:
         return None
     origin = _origin(object_type)
-    return origin if origin is not None else _never
-
-
-class _never:  # noqa: N801 - a class no value has: such a type always falls back
-    pass
+    return origin if origin is not None else False
