@@ -47,7 +47,7 @@ def _digest(parts: tuple[Any, ...]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
-def encode_cursor(digest: str, key: list[Any]) -> str:
+def encode_cursor(digest: str, key: Sequence[Any]) -> str:
     # orjson, with dates written as str() writes them, as the json module did (a third of the cost).
     raw = orjson.dumps([digest, key], default=str, option=orjson.OPT_PASSTHROUGH_DATETIME)
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -150,9 +150,9 @@ class ThreadView:
     def sort_at(self) -> datetime:
         return self.activity_at or self.thread.created_at
 
-    @property
-    def order_key(self) -> list[Any]:
-        return [1 if self.is_favorite else 0, _micros(self.sort_at), self.thread.id]
+    @cached_property  # a list page reads it twice per thread: its cursor and its sortKey
+    def order_key(self) -> tuple[int, int, int]:
+        return (1 if self.is_favorite else 0, _micros(self.sort_at), self.thread.id)
 
     @property
     def sort_key(self) -> str:
@@ -170,6 +170,7 @@ def _from_micros(micros: int) -> datetime:
     return _EPOCH + timedelta(microseconds=micros)
 
 
+@lru_cache(maxsize=4096)  # each cursor of a page names its list
 def thread_list_digest(viewer_id: int | None, category: str) -> str:
     """Thread cursors are keysets of the category's order, the same under every status and search,
     so an edge pushed by `threadUpdated` is valid in any of them."""

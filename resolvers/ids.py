@@ -8,8 +8,12 @@ import binascii
 NODE_TYPES = ("Member", "Smartlist", "Session", "Thread", "Message", "Staff", "Club", "Delivery")
 
 
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def encode_id(type_name: str, pk: int) -> str:
-    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+    # base64.urlsafe_b64encode, without its two extra calls (a threads page encodes 150 ids)
+    return binascii.b2a_base64(f"{type_name}:{pk}".encode(), newline=False).rstrip(b"=").translate(_URL_SAFE).decode()
 
 
 def decode_id(global_id: str, *expected: str) -> tuple[str, int] | None:

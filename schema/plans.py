@@ -39,6 +39,7 @@ class LeafAttribute:
     read: Callable[[Any], Any]
     leaf_type: GraphQLLeafType
     non_null: bool
+    attribute: str | None = None  # set when `read` is this attribute's getattr
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class DirectField:
 
     read: Callable[[Any, Any], Any]  # (source, graphql-core resolve info) -> the field's value
     needs_info: bool  # False: `read` ignores the info (None may be passed)
+    attribute: str | None = None  # set when `read` is this attribute's getattr
 
 
 FieldPlan = LeafAttribute | LeafList | DirectField
@@ -104,8 +106,9 @@ def _direct_reader(strawberry_field: StrawberryField, field: Any, info_class: ty
     """How to read a field whose value graphql-core completes: an attribute, or a sync method of
     `self` and `info` only (called as strawberry would call it, with a strawberry `Info`)."""
     if getattr(field.resolve, "_is_default", False) and strawberry_field.python_name:
-        read = attrgetter(strawberry_field.python_name)
-        return DirectField(lambda source, _info: read(source), needs_info=False)
+        name = strawberry_field.python_name
+        read = attrgetter(name)
+        return DirectField(lambda source, _info: read(source), needs_info=False, attribute=name)
     resolver = strawberry_field.base_resolver
     if (resolver is None or resolver.is_async or resolver.arguments or resolver.self_parameter is None
             or resolver.root_parameter or resolver.parent_parameter):
@@ -151,7 +154,8 @@ def _plan(strawberry_field: StrawberryField, field: Any, info_class: type) -> Fi
     inner, non_null = _leaf_of(field.type)
     leaf_read = _leaf_reader(strawberry_field, field)
     if leaf_read is not None and is_leaf_type(inner):
-        return LeafAttribute(leaf_read, inner, non_null)
+        attribute = strawberry_field.python_name if isinstance(leaf_read, attrgetter) else None
+        return LeafAttribute(leaf_read, inner, non_null, attribute)
     if leaf_read is not None and isinstance(inner, GraphQLList):
         item, items_non_null = _leaf_of(inner.of_type)
         if is_leaf_type(item) and items_non_null:

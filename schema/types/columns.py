@@ -9,9 +9,12 @@ directly); a field's type is the class annotation beside it.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
 import strawberry
+
+from schema.enums import member_by_value
 
 
 def computed(name: str, description: str, value_of: Callable[[Any], Any]) -> Any:
@@ -30,7 +33,12 @@ def column(name: str, description: str, convert: Callable[[Any], Any] | None = N
         read.__name__ = name
         return strawberry.field(description=description, resolver=read)
 
+    to_value: Callable[[Any], Any] = convert
+    if isinstance(convert, type) and issubclass(convert, Enum):
+        to_value = member_by_value(convert)
+
     def converted(row: Any) -> Any:
         value = getattr(row, name)
-        return None if value is None else convert(value)
+        return None if value is None else to_value(value)
     return computed(name, description, converted)
+

@@ -25,7 +25,7 @@ from models import Thread as ThreadRow
 from models.rows import model_of
 from resolvers.ids import encode_id
 from schema.arguments import Around, Before, First, Last, MessageAfter
-from schema.enums import ThreadCategory, ThreadUpdateReason
+from schema.enums import ThreadCategory, ThreadUpdateReason, member_by_value
 from schema.info import Info
 from schema.selection import selects_path
 from schema.types.members import Club, Member, Staff
@@ -35,6 +35,9 @@ from schema.types.targets import Session, Smartlist
 
 ThreadTarget = Annotated[Member | Smartlist | Session, strawberry.union(
     "ThreadTarget", description="What a thread is a conversation with.")]
+
+
+_category = member_by_value(ThreadCategory)
 
 
 @strawberry.type(description="The conversation with one member, smartlist or session (at most one per target), "
@@ -58,7 +61,7 @@ class Thread(Node):
     def of(cls, view: ThreadView) -> Thread:
         thread = view.thread
         return cls(
-            id=strawberry.ID(encode_id("Thread", thread.id)), category=ThreadCategory(thread.category),
+            id=strawberry.ID(encode_id("Thread", thread.id)), category=_category(thread.category),
             activity_at=view.activity_at, unread_count=view.unread_count, is_favorite=view.is_favorite,
             is_muted=view.is_muted, is_archived=view.is_archived, created_at=thread.created_at,
             view=view,
