@@ -26,6 +26,7 @@ from graphql import (
     GraphQLAbstractType,
     GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLField,
     GraphQLID,
     GraphQLInt,
     GraphQLList,
@@ -42,6 +43,7 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetails, collect_subfields
 from graphql.pyutils import Path
+from strawberry.types import Info as StrawberryInfo
 from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.cast import get_strawberry_type_cast
 
@@ -91,20 +93,24 @@ _NOT_AWAITABLE = frozenset({type(None), bool, int, float, str, list, tuple, dict
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
-class DeferredResolveInfo:
-    """A compiled field's resolve info, built only when the resolver reads more than its context (the
-    list's sync fields read only that: building 150 full ones was a tenth of a threads page)."""
+class DeferredInfo(StrawberryInfo):
+    """The strawberry `Info` a compiled field's resolver receives: graphql-core's resolve info behind
+    it is built only when the resolver reads more than its context (the list's sync fields read only
+    that: building 150 full ones, and their strawberry wrappers, was a tenth of a threads page)."""
 
-    __slots__ = ("_execution", "_field", "_nodes", "_parent", "_path", "context")
+    def __init__(self, execution: FastExecutionContext, field: GraphQLField, nodes: list[Any],
+                 parent: GraphQLObjectType, path: Path, strawberry_field: Any) -> None:
+        self._execution, self._graphql_field, self._nodes, self._parent, self._path = (
+            execution, field, nodes, parent, path)
+        self._field = strawberry_field
 
-    def __init__(self, execution: FastExecutionContext, field: Any, nodes: list[Any], parent: GraphQLObjectType,
-                 path: Path) -> None:
-        self._execution, self._field, self._nodes, self._parent, self._path = execution, field, nodes, parent, path
-        self.context = execution.context_value
+    @property
+    def context(self) -> Any:
+        return self._execution.context_value
 
-    def __getattr__(self, name: str) -> Any:
-        info = self._execution.build_resolve_info(self._field, self._nodes, self._parent, self._path)
-        return getattr(info, name)
+    @property
+    def _raw_info(self) -> Any:  # type: ignore[override]
+        return self._execution.build_resolve_info(self._graphql_field, self._nodes, self._parent, self._path)
 
 
 class Compiler:
@@ -118,7 +124,7 @@ class Compiler:
         self.context = context
         self.namespace: dict[str, Any] = {
             "FALLBACK": FALLBACK, "Path": Path, "Undefined": Undefined, "cast_of": get_strawberry_type_cast,
-            "close": _close, "DeferredResolveInfo": DeferredResolveInfo, "INT_MIN": _INT_MIN, "INT_MAX": _INT_MAX,
+            "close": _close, "DeferredInfo": DeferredInfo, "INT_MIN": _INT_MIN, "INT_MAX": _INT_MAX,
         }
         self.not_awaitable: set[type] = set(_NOT_AWAITABLE)
         self.namespace["NOT_AWAITABLE"] = self.not_awaitable
@@ -210,11 +216,17 @@ class Compiler:
             lines.append(f"{value} = source.{plan.attribute}")
         else:
             read = self._bind(plan.read, "read")
-            if plan.needs_info:
+            if plan.needs_info and plan.method is not None and self.context.deferred_info:
                 nodes = self._bind([detail.node for detail in details], "nodes")
                 field_def_name, parent = self._bind(field_def, "field"), self._bind(parent_type, "parent")
-                lines.append(f"{value} = {read}(source, DeferredResolveInfo("
-                             f"execution, {field_def_name}, {nodes}, {parent}, {field_path}))")
+                lines.append(f"{value} = {self._bind(plan.method, 'method')}(source, {plan.info_parameter}="
+                             f"DeferredInfo(execution, {field_def_name}, {nodes}, {parent}, {field_path}, "
+                             f"{self._bind(plan.strawberry_field, 'strawberry_field')}))")
+            elif plan.needs_info:
+                nodes = self._bind([detail.node for detail in details], "nodes")
+                field_def_name, parent = self._bind(field_def, "field"), self._bind(parent_type, "parent")
+                lines.append(f"{value} = {read}(source, execution.build_resolve_info("
+                             f"{field_def_name}, {nodes}, {parent}, {field_path}))")
             else:
                 lines.append(f"{value} = {read}(source, None)")
         lines += [f"if type({value}) not in NOT_AWAITABLE and execution.is_awaitable({value}):",

@@ -21,6 +21,7 @@ from typing import Any
 from graphql import GraphQLSchema, Undefined
 from graphql.execution.executor import to_nodes
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types import Info as StrawberryInfo
 
 from schema.compiled import MAX_COMPILED, Compiler, Complete, has_directives
 from schema.plans import DirectField, FieldPlan, LeafAttribute, LeafList, complete_leaf_list, field_plans
@@ -38,6 +39,8 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
     # the entry holds the nodes, so their ids stay theirs while it lives. Per schema (see below).
     compiled: dict[tuple[str, tuple[int, ...]], tuple[object, Complete | None]] = {}
     plain_operations: dict[int, tuple[object, bool]] = {}
+    # Whether compiled fields may get a `DeferredInfo` (the schema's info class is strawberry's own).
+    deferred_info = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -139,4 +142,5 @@ class FastExecutionContext(StrawberryGraphQLCoreExecutionContext):
 def fast_execution_context(schema: GraphQLSchema, info_class: type) -> type[FastExecutionContext]:
     """An execution context class for this schema (its plans are computed once)."""
     return type("SchemaFastExecutionContext", (FastExecutionContext,),
-                {"field_plans": field_plans(schema, info_class), "compiled": {}, "plain_operations": {}})
+                {"field_plans": field_plans(schema, info_class), "compiled": {}, "plain_operations": {},
+                 "deferred_info": info_class is StrawberryInfo})

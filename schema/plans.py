@@ -22,6 +22,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLOutputType,
     GraphQLSchema,
+    GraphQLString,
     Undefined,
     get_named_type,
     is_leaf_type,
@@ -59,6 +60,10 @@ class DirectField:
     read: Callable[[Any, Any], Any]  # (source, graphql-core resolve info) -> the field's value
     needs_info: bool  # False: `read` ignores the info (None may be passed)
     attribute: str | None = None  # set when `read` is this attribute's getattr
+    # When `read` calls a method with a strawberry `Info`: the method, the info's parameter and field.
+    method: Callable[..., Any] | None = None
+    info_parameter: str | None = None
+    strawberry_field: StrawberryField | None = None
 
 
 FieldPlan = LeafAttribute | LeafList | DirectField
@@ -122,7 +127,8 @@ def _direct_reader(strawberry_field: StrawberryField, field: Any, info_class: ty
     def read_with_info(source: Any, info: Any) -> Any:
         return method(source, **{name: info_class(_raw_info=info, _field=strawberry_field)})
 
-    return DirectField(read_with_info, needs_info=True)
+    return DirectField(read_with_info, needs_info=True, method=method, info_parameter=name,
+                       strawberry_field=strawberry_field)
 
 
 def _leaf_of(graphql_type: GraphQLOutputType) -> tuple[Any, bool]:
@@ -169,6 +175,8 @@ def complete_leaf_list(plan: LeafList, source: Any) -> list[Any] | None:
         values = plan.read(source)
         if values is None or not isinstance(values, list | tuple):
             return None
+        if plan.leaf_type is GraphQLString and all(type(value) is str for value in values):
+            return list(values)  # String's coercion returns a str unchanged
         coerce = plan.leaf_type.coerce_output_value
         completed = [coerce(value) for value in values]
     except Exception:  # noqa: BLE001 - graphql-core reports it

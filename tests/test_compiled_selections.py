@@ -29,6 +29,15 @@ class Person:
 
 
 @strawberry.type
+class Badge:
+    """A sync field with `info`: compiled, it gets a DeferredInfo, built in full only when read."""
+
+    @strawberry.field
+    def seen(self, info: strawberry.Info) -> str:
+        return f"{info.field_name} {list(info.path.as_list())} {info.context['who']} {info.python_name}"
+
+
+@strawberry.type
 class Group:
     id: strawberry.ID
     title: str
@@ -43,6 +52,10 @@ class Item:
     tags: list[str]
     person: Person | None
     payload: strawberry.Private[Any] = None
+
+    @strawberry.field
+    def badge(self) -> Badge:
+        return Badge()
 
     @strawberry.field
     def target(self) -> Target:
@@ -119,6 +132,18 @@ async def test_an_awaitable_in_a_compiled_selection_is_left_to_graphql_core() ->
     assert answered.errors is None and answered.data == expected.data
     assert answered.data is not None and answered.data["page"]["items"][1]["label"] == "late"
     assert 1 <= execution.COMPILED["fell_back"] - before <= 2
+
+
+async def test_a_resolver_with_info_reads_what_graphql_core_gives_it() -> None:
+    plain, fast = _schemas()
+    document = "{ page { items { badge { seen } } } }"
+    expected = await plain.execute(document, context_value={"who": "me"})
+    before = execution.COMPILED["completed"]
+    answered = await fast.execute(document, context_value={"who": "me"})
+    assert answered.errors is None and answered.data == expected.data
+    assert answered.data is not None and answered.data["page"]["items"][1]["badge"]["seen"] == (
+        "seen ['page', 'items', 1, 'badge', 'seen'] me seen")
+    assert execution.COMPILED["completed"] > before
 
 
 async def test_selections_with_directives_are_not_compiled() -> None:
