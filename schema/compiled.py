@@ -19,7 +19,7 @@ directives (`@include`, `@skip`, `@defer`) or arguments are not compiled.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from graphql import (
     DirectiveNode,
@@ -93,13 +93,25 @@ _NOT_AWAITABLE = frozenset({type(None), bool, int, float, str, list, tuple, dict
 _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
+# A compiled function's path: graphql-core's, or (its parent's, key, type name) as a plain tuple (a
+# third of the cost of a Path), made a Path only when a resolver reads it.
+CompiledPath = Path | tuple[Any, str | int, str | None]
+
+
+def as_path(path: CompiledPath) -> Path:
+    if type(path) is Path:
+        return path
+    parent, key, type_name = path
+    return Path(as_path(cast(CompiledPath, parent)), key, type_name)
+
+
 class DeferredInfo(StrawberryInfo):
     """The strawberry `Info` a compiled field's resolver receives: graphql-core's resolve info behind
     it is built only when the resolver reads more than its context (the list's sync fields read only
     that: building 150 full ones, and their strawberry wrappers, was a tenth of a threads page)."""
 
     def __init__(self, execution: FastExecutionContext, field: GraphQLField, nodes: list[Any],
-                 parent: GraphQLObjectType, path: Path, strawberry_field: Any) -> None:
+                 parent: GraphQLObjectType, path: CompiledPath, strawberry_field: Any) -> None:
         self._execution, self._graphql_field, self._nodes, self._parent, self._path = (
             execution, field, nodes, parent, path)
         self._field = strawberry_field
@@ -110,7 +122,7 @@ class DeferredInfo(StrawberryInfo):
 
     @property
     def _raw_info(self) -> Any:  # type: ignore[override]
-        return self._execution.build_resolve_info(self._graphql_field, self._nodes, self._parent, self._path)
+        return self._execution.build_resolve_info(self._graphql_field, self._nodes, self._parent, as_path(self._path))
 
 
 class Compiler:
@@ -123,7 +135,7 @@ class Compiler:
     def __init__(self, context: FastExecutionContext) -> None:
         self.context = context
         self.namespace: dict[str, Any] = {
-            "FALLBACK": FALLBACK, "Path": Path, "Undefined": Undefined, "cast_of": get_strawberry_type_cast,
+            "FALLBACK": FALLBACK, "as_path": as_path, "Undefined": Undefined, "cast_of": get_strawberry_type_cast,
             "close": _close, "DeferredInfo": DeferredInfo, "INT_MIN": _INT_MIN, "INT_MAX": _INT_MAX,
         }
         self.not_awaitable: set[type] = set(_NOT_AWAITABLE)
@@ -193,8 +205,14 @@ class Compiler:
         plan = self.context.plans.get((parent_type.name, name))
         value = self._fresh("v")
         if isinstance(plan, LeafAttribute):
-            read = (f"source.{plan.attribute}" if plan.attribute is not None
-                    else f"{self._bind(plan.read, 'read')}(source)")
+            if plan.attribute is not None:
+                read = f"source.{plan.attribute}"
+            elif plan.row_column is not None:
+                read = f"source.row.{plan.row_column}"
+            elif plan.row_value is not None:
+                read = f"{self._bind(plan.row_value, 'value_of')}(source.row)"
+            else:
+                read = f"{self._bind(plan.read, 'read')}(source)"
             return [f"{value} = {read}", *self._leaf(plan.leaf_type, value, plan.non_null)], value, False
         if isinstance(plan, LeafList):
             lines = [f"{value} = complete_leaf_list({self._bind(plan, 'plan')}, source)",
@@ -211,7 +229,7 @@ class Compiler:
         completed, completion_uses_path = completion
         lines = []
         if plan.needs_info or completion_uses_path:
-            lines.append(f"{field_path} = Path(path, {key!r}, {parent_type.name!r})")
+            lines.append(f"{field_path} = (path, {key!r}, {parent_type.name!r})")
         if plan.attribute is not None:
             lines.append(f"{value} = source.{plan.attribute}")
         else:
@@ -226,7 +244,7 @@ class Compiler:
                 nodes = self._bind([detail.node for detail in details], "nodes")
                 field_def_name, parent = self._bind(field_def, "field"), self._bind(parent_type, "parent")
                 lines.append(f"{value} = {read}(source, execution.build_resolve_info("
-                             f"{field_def_name}, {nodes}, {parent}, {field_path}))")
+                             f"{field_def_name}, {nodes}, {parent}, as_path({field_path})))")
             else:
                 lines.append(f"{value} = {read}(source, None)")
         lines += [f"if type({value}) not in NOT_AWAITABLE and execution.is_awaitable({value}):",
@@ -258,7 +276,7 @@ class Compiler:
             if item is None:
                 return None
             function, uses_path = item
-            items = (f"[{function}(execution, item, Path({path}, index, None)) for index, item in enumerate({value})]"
+            items = (f"[{function}(execution, item, ({path}, index, None)) for index, item in enumerate({value})]"
                      if uses_path else f"[{function}(execution, item, None) for item in {value}]")
             return [f"if not isinstance({value}, list | tuple):", "    raise FALLBACK", f"{value} = {items}"], uses_path
         if is_object_type(value_type):

@@ -41,6 +41,9 @@ class LeafAttribute:
     leaf_type: GraphQLLeafType
     non_null: bool
     attribute: str | None = None  # set when `read` is this attribute's getattr
+    # Set when `read` is a `schema.types.columns` field: the row's column, or the function of the row.
+    row_column: str | None = None
+    row_value: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +164,8 @@ def _plan(strawberry_field: StrawberryField, field: Any, info_class: type) -> Fi
     leaf_read = _leaf_reader(strawberry_field, field)
     if leaf_read is not None and is_leaf_type(inner):
         attribute = strawberry_field.python_name if isinstance(leaf_read, attrgetter) else None
-        return LeafAttribute(leaf_read, inner, non_null, attribute)
+        return LeafAttribute(leaf_read, inner, non_null, attribute, getattr(leaf_read, "row_column", None),
+                             getattr(leaf_read, "row_value", None))
     if leaf_read is not None and isinstance(inner, GraphQLList):
         item, items_non_null = _leaf_of(inner.of_type)
         if is_leaf_type(item) and items_non_null:

@@ -22,6 +22,7 @@ def computed(name: str, description: str, value_of: Callable[[Any], Any]) -> Any
     def read(self: Any) -> Any:
         return value_of(self.row)
     read.__name__ = name
+    read.row_value = value_of  # type: ignore[attr-defined]  # compiled selections call it on the row inline
     return strawberry.field(description=description, resolver=read)
 
 
@@ -31,6 +32,7 @@ def column(name: str, description: str, convert: Callable[[Any], Any] | None = N
         def read(self: Any) -> Any:
             return getattr(self.row, name)
         read.__name__ = name
+        read.row_column = name  # type: ignore[attr-defined]  # compiled selections read it inline
         return strawberry.field(description=description, resolver=read)
 
     to_value: Callable[[Any], Any] = convert
