@@ -187,3 +187,34 @@ async def test_the_threads_page_is_completed_by_one_compiled_selection(
     assert data["threads"]["edges"]
     assert execution.COMPILED["completed"] - before.get("completed", 0) == 1
     assert execution.COMPILED["fell_back"] == before.get("fell_back", 0)
+
+
+async def test_a_read_statement_sent_as_its_sql_reads_what_sqlalchemy_reads(
+    app: Any, busy_club: tuple[StaffClient, str], database_url: str
+) -> None:
+    """On asyncpg a read session's page statement goes as its compiled SQL (models/rows.py): the rows,
+    their objects and values (dates, JSON, decimals) are those of SQLAlchemy's own execution."""
+    from inbox import threads
+    from models.rows import _DirectStatement
+
+    lea, _ = busy_club
+    page = await lea.ok(THREADS_PAGE, {"status": "ALL"})
+    after = page["threads"]["edges"][1]["cursor"]
+    statement = threads._plain_list_statement("MEMBER", "ALL", "all", False)
+    viewer_id = lea.club.staff_ids["s1"]
+    key = threads.decode_key(after, threads.thread_list_digest(viewer_id, "MEMBER"), int, int, int)
+    assert key is not None
+    values = {"viewer_id": viewer_id, "page_limit": 51, "key_favorite": key[0],
+              "key_at": threads._from_micros(key[1]), "key_id": key[2]}
+    services = app.state.services
+    async with club_session(services.read_sessions, lea.club.club_id) as session:
+        direct = await statement.rows(session, values)
+        connection = await session.connection()
+        expected = [statement.build(row) for row in
+                    (await connection.execute(statement.statement, {**values, "club_id": lea.club.club_id})).all()]
+    assert len(direct) == len(expected) > 0
+    def plain(row: tuple[Any, ...]) -> list[Any]:  # the objects' column values (they compare by identity)
+        return [tuple(part) if isinstance(part, tuple) else part for part in row]
+    assert [plain(row) for row in direct] == [plain(row) for row in expected]
+    sent_directly = _DirectStatement.of(statement.statement, connection.dialect) is not None
+    assert sent_directly == database_url.startswith("postgresql")
