@@ -154,7 +154,9 @@ async def list_messages(
         items = rows[:size]
         has_previous, has_next = after_seq is not None and after_seq > 0, len(rows) > size
 
-    count_query = select(func.count(Message.id)).where(Message.thread_id == thread.id)
+    def count_query() -> Any:
+        return select(func.count(Message.id)).where(Message.thread_id == thread.id)
+
     return Page(items=items, cursors=[message_cursor(thread.id, m.seq) for m in items],
                 has_next_page=has_next, has_previous_page=has_previous, count_query=count_query, related=related)
 
