@@ -1,0 +1,58 @@
+"""What an idle WebSocket holds (issue: performance): a connection to /graphql goes straight to the
+GraphQL view (app/factory.py), so its suspended task keeps no frame of the HTTP middleware and router;
+WebSockets to any other path are still refused by the router."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import websockets
+
+from app.factory import create_app
+from inbox.settings import Settings
+from tests.factories import ClubFixture
+from tests.ws_client import PROTOCOL, GraphQLWebSocket, live_server
+
+HTTP_ONLY_LAYERS = {"BrowserOrigins.__call__", "BodySizeLimit.__call__", "ExceptionMiddleware.__call__",
+                    "Router.__call__", "Router.app", "Route.handle", "WebSocketRoute.handle"}
+
+
+@pytest.fixture
+async def address(settings: Settings) -> AsyncIterator[str]:
+    async with live_server(create_app(settings, run_dispatcher=False)) as served:
+        yield served
+
+
+def _awaited_frames(task: asyncio.Task[Any]) -> list[str]:
+    """The qualified names of the functions a task is suspended in, outermost first."""
+    names = []
+    awaitable: Any = task.get_coro()
+    while awaitable is not None:
+        frame = getattr(awaitable, "cr_frame", None) or getattr(awaitable, "ag_frame", None)
+        if frame is not None:
+            names.append(frame.f_code.co_qualname)
+        awaitable = (getattr(awaitable, "cr_await", None) or getattr(awaitable, "ag_await", None)
+                     or getattr(awaitable, "gi_yieldfrom", None))
+    return names
+
+
+async def test_an_idle_subscription_keeps_no_frame_of_the_http_middleware(address: str, club: ClubFixture) -> None:
+    async with GraphQLWebSocket.open(f"ws://{address}/graphql", club.token()) as ws:
+        await ws.subscribe("subscription { unreadCountsChanged { total } }")
+        await ws.receive()
+        stacks = [_awaited_frames(task) for task in asyncio.all_tasks()]
+        connections = [stack for stack in stacks if "InboxGraphQL.__call__" in stack]
+        assert connections, "the connection's task was not found"
+        for stack in connections:
+            assert not HTTP_ONLY_LAYERS & set(stack), stack
+
+
+async def test_a_websocket_to_another_path_is_still_refused(address: str) -> None:
+    for path in ("/graphql/", "/healthz", "/metrics", "/nowhere"):
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(f"ws://{address}{path}", subprotocols=[PROTOCOL]):
+                pass
+        assert refused.value.response.status_code == 403, path
