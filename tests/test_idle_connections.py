@@ -1,17 +1,21 @@
-"""What an idle WebSocket holds (issue: performance): a connection to /graphql goes straight to the
-GraphQL view (app/factory.py), so its suspended task keeps no frame of the HTTP middleware and router;
-WebSockets to any other path are still refused by the router."""
+"""What an idle WebSocket holds and costs (issue: performance): a connection to /graphql goes straight to
+the GraphQL view (app/factory.py), so its suspended task keeps no frame of the HTTP middleware and router;
+WebSockets to any other path are still refused by the router; the server pings an idle connection every
+45 s, not uvicorn's 20 s (app/cli.py)."""
 
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import websockets
 
+from app.cli import WEBSOCKET_PING_SECONDS
 from app.factory import create_app
+from app.websocket_protocol import LeanWebSocketProtocol
 from inbox.settings import Settings
 from tests.factories import ClubFixture
 from tests.ws_client import PROTOCOL, GraphQLWebSocket, live_server
@@ -56,3 +60,12 @@ async def test_a_websocket_to_another_path_is_still_refused(address: str) -> Non
             async with websockets.connect(f"ws://{address}{path}", subprotocols=[PROTOCOL]):
                 pass
         assert refused.value.response.status_code == 403, path
+
+
+async def test_an_idle_connection_is_pinged_every_45_seconds(address: str, club: ClubFixture) -> None:
+    async with GraphQLWebSocket.open(f"ws://{address}/graphql", club.token()):
+        [protocol] = [found for found in gc.get_objects()
+                      if isinstance(found, LeanWebSocketProtocol) and not found.transport.is_closing()]
+        assert protocol.ping_timer is not None
+        next_ping = protocol.ping_timer.when() - asyncio.get_running_loop().time()
+    assert WEBSOCKET_PING_SECONDS == 45.0 and 40.0 < next_ping <= 45.0
