@@ -34,6 +34,7 @@ from resolvers.context import Services
 from schema import build_schema
 
 log = logging.getLogger("inbox.app")
+GRAPHQL_PATH = "/graphql"
 WEB_INBOX = Path(__file__).parent / "static" / "web"  # built from web/ (see docs/web.md)
 
 
@@ -59,7 +60,7 @@ class GraphQLWebSockets:
         self.graphql = graphql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket" and scope["path"] == "/graphql":
+        if scope["type"] == "websocket" and scope["path"] == GRAPHQL_PATH:
             await self.graphql(scope, receive, send)
         else:
             await self.app(scope, receive, send)
@@ -113,7 +114,7 @@ def create_app(settings: Settings | None = None, *, run_dispatcher: bool = True)
 
     return Starlette(
         routes=[
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route(GRAPHQL_PATH, graphql, methods=["GET", "POST"]),
             *([] if settings.is_production else asset_routes()),
             Route("/healthz", healthz),
             Route("/readyz", readyz),

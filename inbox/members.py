@@ -38,7 +38,7 @@ async def list_members(
     query = query.order_by(Member.last_name_key, Member.first_name_key, Member.id).limit(first + 1)
     rows = list((await session.scalars(query)).all())
     return keyset_page(rows, first, digest, member_order_key, after=key,
-                       count_query=select(func.count()).select_from(Member).where(condition))
+                       count_query=lambda: select(func.count()).select_from(Member).where(condition))
 
 
 

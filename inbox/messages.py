@@ -211,4 +211,4 @@ async def list_deliveries(session: AsyncSession, message_id: int, *, statuses: S
         query = query.where(Delivery.id > key[0])
     rows = list((await session.scalars(query.order_by(Delivery.id).limit(first + 1))).all())
     return keyset_page(rows, first, digest, lambda d: [d.id], after=key,
-                       count_query=select(func.count(Delivery.id)).where(condition))
+                       count_query=lambda: select(func.count(Delivery.id)).where(condition))

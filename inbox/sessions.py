@@ -61,7 +61,7 @@ async def list_sessions(
         query = query.where(tuple_(Session.starts_at, Session.id) > tuple_(_utc(key[0]), key[1]))
     rows = list((await session.scalars(query.order_by(Session.starts_at, Session.id).limit(first + 1))).all())
     return keyset_page(rows, first, digest, lambda s: [s.starts_at.isoformat(), s.id], after=key,
-                       count_query=select(func.count(Session.id)).where(condition))
+                       count_query=lambda: select(func.count(Session.id)).where(condition))
 
 
 def _utc(moment: datetime) -> ColumnElement[datetime]:
@@ -98,6 +98,6 @@ async def session_members(
         query = query.where(tuple_(Booking.position, Booking.id) > tuple_(key[0], key[1]))
     rows = (await session.execute(query.order_by(Booking.position, Booking.id).limit(first + 1))).all()
     page = keyset_page(rows, first, digest, lambda row: [row[1], row[2]], after=key,
-                       count_query=select(func.count(Booking.id)).where(condition))
+                       count_query=lambda: select(func.count(Booking.id)).where(condition))
     return Page(items=[member for member, _, _ in page.items], cursors=page.cursors, has_next_page=page.has_next_page,
                 has_previous_page=page.has_previous_page, count_query=page.count_query)

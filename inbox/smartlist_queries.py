@@ -32,7 +32,7 @@ async def list_smartlists(
         query = query.where(tuple_(Smartlist.name_key, Smartlist.id) > tuple_(key[0], key[1]))
     rows = list((await session.scalars(query.order_by(Smartlist.name_key, Smartlist.id).limit(first + 1))).all())
     return keyset_page(rows, first, digest, lambda s: [s.name_key, s.id], after=key,
-                       count_query=select(func.count(Smartlist.id)).where(condition))
+                       count_query=lambda: select(func.count(Smartlist.id)).where(condition))
 
 
 async def member_counts(
