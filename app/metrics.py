@@ -3,9 +3,6 @@ published, and deliveries by status. One registry per app, so several apps can l
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select
 from starlette.requests import Request
@@ -28,14 +25,6 @@ class Metrics:
                                       registry=self.registry)
         self.deliveries = Gauge("inbox_deliveries", "Deliveries by status", ["status"], registry=self.registry)
         self.errors = Counter("inbox_graphql_errors", "GraphQL errors by code", ["code"], registry=self.registry)
-
-    @contextmanager
-    def subscription(self) -> Iterator[None]:
-        self.open_subscriptions.inc()
-        try:
-            yield
-        finally:
-            self.open_subscriptions.dec()
 
     async def render(self, request: Request) -> Response:
         services = request.app.state.services

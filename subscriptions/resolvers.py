@@ -7,8 +7,7 @@ nothing is sent twice (positions only move forward).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import AsyncIterator
 from functools import partial
 
 from inbox.changes import club_change_seq
@@ -16,7 +15,7 @@ from inbox.errors import Forbidden
 from inbox.threads import decode_updates_cursor
 from resolvers.context import Context
 from resolvers.ids import decode_id
-from subscriptions.hub import joined, known_stamp, share_loaders
+from subscriptions.hub import Membership, known_stamp, share_loaders
 from subscriptions.mailboxes import (
     CountsRow,
     CountsSubscriber,
@@ -43,13 +42,6 @@ def _prepare(row: MessageRow | ThreadUpdateRow) -> None:
         row.event.prepare = partial(share_loaders, loaders=row.loaders, views=[row.view])
 
 
-@contextmanager
-def _counted(ctx: Context) -> Iterator[None]:
-    metrics = ctx.services.metrics
-    with metrics.subscription() if metrics else nullcontext():
-        yield
-
-
 async def message_added(ctx: Context, thread_id: str, after: str | None) -> AsyncIterator[MessageRow]:
     """Each new message of a thread in order; with `after`, every message after that cursor first."""
     staff_id = _staff_id(ctx)
@@ -57,13 +49,12 @@ async def message_added(ctx: Context, thread_id: str, after: str | None) -> Asyn
     if decoded is None:
         raise NotFound("No such thread")
     subscriber = MessagesSubscriber(staff_id, decoded[1], after)
-    with _counted(ctx):
-        async with joined(ctx, subscriber, SAFETY_CHECK_SECONDS):
-            while True:
-                for row in await subscriber.next_batch():
-                    _prepare(row)
-                    yield row
-                    subscriber.delivered = row.message.seq
+    async with Membership(ctx, subscriber, SAFETY_CHECK_SECONDS):
+        while True:
+            for row in await subscriber.next_batch():
+                _prepare(row)
+                yield row
+                subscriber.delivered = row.message.seq
 
 
 async def thread_updated(ctx: Context, category: str | None, after: str | None) -> AsyncIterator[ThreadUpdateRow]:
@@ -77,20 +68,18 @@ async def thread_updated(ctx: Context, category: str | None, after: str | None) 
             async with ctx.db() as session:
                 live_from = await club_change_seq(session, ctx.require_principal().club_id)
     subscriber = UpdatesSubscriber(staff_id, category, position, live_from=live_from)
-    with _counted(ctx):
-        async with joined(ctx, subscriber, SAFETY_CHECK_SECONDS):
-            while True:
-                for update in await subscriber.next_batch():
-                    _prepare(update)
-                    yield update
-                    subscriber.delivered = update.change_seq
+    async with Membership(ctx, subscriber, SAFETY_CHECK_SECONDS):
+        while True:
+            for update in await subscriber.next_batch():
+                _prepare(update)
+                yield update
+                subscriber.delivered = update.change_seq
 
 
 async def unread_counts_changed(ctx: Context) -> AsyncIterator[CountsRow]:
     """The current counts at once, then each change (and again after a bus reset)."""
     subscriber = CountsSubscriber(_staff_id(ctx))
-    with _counted(ctx):
-        async with joined(ctx, subscriber, SAFETY_CHECK_SECONDS):
-            while True:
-                for counts in await subscriber.next_batch():
-                    yield counts
+    async with Membership(ctx, subscriber, SAFETY_CHECK_SECONDS):
+        while True:
+            for counts in await subscriber.next_batch():
+                yield counts

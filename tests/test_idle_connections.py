@@ -1,7 +1,8 @@
 """What an idle WebSocket holds and costs (issue: performance): a connection to /graphql goes straight to
 the GraphQL view (app/factory.py), so its suspended task keeps no frame of the HTTP middleware and router;
 WebSockets to any other path are still refused by the router; the server pings an idle connection every
-45 s, not uvicorn's 20 s (app/cli.py)."""
+45 s, not uvicorn's 20 s (app/cli.py); the open subscriptions gauge, counted by the hub membership an
+idle subscription holds (a class, not a generator: subscriptions/hub.py), goes up and down with them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import gc
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import pytest
 import websockets
 
@@ -69,3 +71,27 @@ async def test_an_idle_connection_is_pinged_every_45_seconds(address: str, club:
         assert protocol.ping_timer is not None
         next_ping = protocol.ping_timer.when() - asyncio.get_running_loop().time()
     assert WEBSOCKET_PING_SECONDS == 45.0 and 40.0 < next_ping <= 45.0
+
+
+async def _open_subscriptions(http: httpx.AsyncClient, expected: float) -> float:
+    """The gauge once it shows `expected` (the server joins and ends subscriptions as it gets to them), or
+    as it is after a second."""
+    for _ in range(50):
+        [line] = [line for line in (await http.get("/metrics")).text.splitlines()
+                  if line.startswith("inbox_open_subscriptions ")]
+        if (value := float(line.split()[1])) == expected:
+            break
+        await asyncio.sleep(0.02)
+    return value
+
+
+async def test_the_open_subscriptions_gauge_counts_each_subscription_while_it_lasts(
+    address: str, club: ClubFixture
+) -> None:
+    async with httpx.AsyncClient(base_url=f"http://{address}") as http:
+        assert await _open_subscriptions(http, 0) == 0
+        async with GraphQLWebSocket.open(f"ws://{address}/graphql", club.token()) as ws:
+            await ws.subscribe("subscription { unreadCountsChanged { total } }")
+            await ws.subscribe("subscription { threadUpdated { reason } }")
+            assert await _open_subscriptions(http, 2) == 2
+        assert await _open_subscriptions(http, 0) == 0
