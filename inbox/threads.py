@@ -453,13 +453,19 @@ async def change_log_for_viewers(
 ) -> list[tuple[ThreadChange, str]]:
     """The club's change-log entries after a stamp that concern any of several viewers (every
     viewer's changes, and each one's own state changes), in order, with their thread's category."""
-    query = (
+    values = {"after_seq": after_seq, "viewer_ids": sorted(set(viewer_ids)), "change_limit": limit}
+    return [(change, category) for change, category in await _change_log_statement().rows(session, values)]
+
+
+@lru_cache(maxsize=1)
+def _change_log_statement() -> ColumnsStatement:
+    """Built once: a hub round reads it on every event (as an ORM query, 2 ms of CPU of a 10 ms round)."""
+    viewers = ThreadChange.staff_id.in_(bindparam("viewer_ids", expanding=True))
+    return spread(
         select(ThreadChange, Thread.category).join(Thread, Thread.id == ThreadChange.thread_id)
-        .where(ThreadChange.seq > after_seq,
-               or_(ThreadChange.staff_id.is_(None), ThreadChange.staff_id.in_(set(viewer_ids))))
-        .order_by(ThreadChange.seq).limit(limit)
+        .where(ThreadChange.seq > bindparam("after_seq"), or_(ThreadChange.staff_id.is_(None), viewers))
+        .order_by(ThreadChange.seq).limit(bindparam("change_limit"))
     )
-    return [(change, category) for change, category in (await session.execute(query)).all()]
 
 
 async def load_thread_views_for_viewers(
@@ -469,17 +475,25 @@ async def load_thread_views_for_viewers(
     viewers, threads = set(viewer_ids), set(thread_ids)
     if not viewers or not threads:
         return {}
-    on = and_(ThreadState.thread_id == Thread.id, ThreadState.staff_id.in_(viewers))
-    query = with_target_and_last_message(select(Thread, ThreadState).outerjoin(ThreadState, on))
+    values = {"viewer_ids": sorted(viewers), "ids": sorted(threads)}
     found: dict[int, ThreadView] = {}
     states: dict[tuple[int, int], ThreadState] = {}
-    for view in _views(await session.execute(query.where(Thread.id.in_(threads))), None):
+    for view in _views(await _views_for_viewers_statement().rows(session, values), None):
         found[view.thread.id] = view
         if view.state is not None:
             states[(view.state.staff_id, view.thread.id)] = view.state
     return {(viewer, view.thread.id): ThreadView(view.thread, states.get((viewer, view.thread.id)), viewer,
                                                  view.target, view.last_message)
             for view in found.values() for viewer in viewers}
+
+
+@lru_cache(maxsize=1)
+def _views_for_viewers_statement() -> ColumnsStatement:
+    """Built once, as `_views_statement`: each thread with the states of several viewers (a row per state)."""
+    viewers = ThreadState.staff_id.in_(bindparam("viewer_ids", expanding=True))
+    query = with_target_and_last_message(
+        select(Thread, ThreadState).outerjoin(ThreadState, and_(ThreadState.thread_id == Thread.id, viewers)))
+    return spread(query.where(Thread.id.in_(bindparam("ids", expanding=True))))
 
 
 async def unread_counts_for_viewers(session: AsyncSession, viewer_ids: Iterable[int]) -> dict[int, UnreadCounts]:
