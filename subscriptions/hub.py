@@ -37,7 +37,7 @@ from inbox.threads import (
 from models import Club, Message
 from models.engine import club_session
 from resolvers.context import Context
-from resolvers.loaders import MISSING, Loaders
+from resolvers.loaders import Loaders
 from subscriptions.bus import OVERFLOW, RESET, THREAD_EVENT, BusEvent, club_channel
 from subscriptions.mailboxes import (
     CountsRow,
@@ -305,28 +305,23 @@ class ClubHub:
     async def _prewarm(self, loaders: Loaders, entries: list[tuple[Any, str]], messages: dict[int, list[Message]],
                        views: dict[tuple[int, int], ThreadView], caught_up: dict[Any, list[Any]]) -> None:
         """Load once what nearly every selection asks for (the message, the target, the last message):
-        what the views brought along (their targets and last messages) is kept, the rest read."""
-        threads = {view.thread.id: view.thread for view in views.values()}
-        every_view = list(views.values())
-        for rows in caught_up.values():
-            threads.update((view.thread.id, view.thread) for view, _ in rows)
-            every_view += [view for view, _ in rows]
+        what the views brought along (their targets and last messages) is primed, so only the rest is read."""
+        every_view = [*views.values(), *(view for rows in caught_up.values() for view, _ in rows)]
         loaders.prime([row for view in every_view for row in (view.target, view.last_message) if row is not None])
         for rows in messages.values():
             loaders.messages.prime_many({row.id: row for row in rows})
+        threads = {view.thread.id: view.thread for view in every_view}
         message_ids = {change.message_id for change, _ in entries if change.message_id is not None}
         message_ids |= {thread.last_message_id for thread in threads.values() if thread.last_message_id is not None}
         targets: dict[str, set[int]] = defaultdict(set)
         for thread in threads.values():
             targets[thread.category].add(thread.target_id)
-        loads: list[Awaitable[list[Any]]] = []
-        for loader, ids in ((loaders.messages, message_ids), (loaders.members, targets.get("MEMBER")),
-                            (loaders.smartlists, targets.get("SMARTLIST")), (loaders.sessions, targets.get("SESSION"))):
-            missing = [i for i in ids or () if Loaders.loaded(loader, i) is MISSING]
-            if missing:
-                loads.append(loader.load_many(missing))
-        if loads:
-            await asyncio.gather(*loads)
+        loads: list[Awaitable[list[Any]]] = [loaders.messages.load_many(list(message_ids))] if message_ids else []
+        for category, loader in (("MEMBER", loaders.members), ("SMARTLIST", loaders.smartlists),
+                                 ("SESSION", loaders.sessions)):
+            if targets.get(category):
+                loads.append(loader.load_many(list(targets[category])))
+        await asyncio.gather(*loads)
 
     def _deliver_catch_ups(self, caught_up: dict[tuple[int, str | None, int], list[tuple[ThreadView, int]]],
                            loaders: Loaders) -> bool:
@@ -455,4 +450,3 @@ class Membership:
             self.hub.leave(self.subscriber)
             if self.ctx.services.metrics is not None:
                 self.ctx.services.metrics.open_subscriptions.dec()
-
