@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+import os
 import sys
-import uuid
 from collections.abc import Hashable
 from datetime import timedelta
 from typing import Any
@@ -37,6 +38,13 @@ log = logging.getLogger("inbox.graphql")
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 STATUS_BY_CODE = {"UNAUTHENTICATED": 401, "RATE_LIMITED": 429, "SERVICE_UNAVAILABLE": 503}
+_REQUEST_PREFIX, _REQUEST_NUMBERS = os.urandom(4).hex(), itertools.count(1)
+
+
+def new_request_id() -> str:
+    """16 hex digits: the process's random half, then its request number (a uuid4 per request cost
+    more than the rest of a small request's bookkeeping)."""
+    return f"{_REQUEST_PREFIX}{next(_REQUEST_NUMBERS) & 0xFFFFFFFF:08x}"
 
 
 def error_body(code: str, message: str, **extensions: Any) -> dict[str, Any]:
@@ -142,7 +150,7 @@ class InboxGraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
-        request_id = uuid.uuid4().hex[:16]
+        request_id = new_request_id()
         response = await self._handle_http(request, request_id)
         response.headers["X-Request-Id"] = request_id
         await response(scope, receive, send)
@@ -250,7 +258,11 @@ class InboxGraphQL(GraphQL[Context, None]):
     def create_response(
         self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
     ) -> Response:
-        response = super().create_response(response_data, sub_response)
+        """strawberry's response, with its body encoded straight to bytes (text would be encoded again)."""
+        response = Response(dumps_bytes(response_data), status_code=sub_response.status_code or 200,
+                            media_type="application/json")
+        response.headers.raw.extend(sub_response.headers.raw)
+        response.background = sub_response.background
         if isinstance(response_data, dict) and response_data.get("data") is None:
             for error in response_data.get("errors") or []:
                 extensions = (error.get("extensions") if isinstance(error, dict) else None) or {}
@@ -290,13 +302,18 @@ def next_frame(operation_id: object, payload: str) -> str:
 
 
 def dumps(data: object) -> str:
+    """JSON text for WebSocket frames (strawberry sends bytes as binary frames, which
+    graphql-transport-ws clients refuse)."""
+    return dumps_bytes(data).decode()
+
+
+def dumps_bytes(data: object) -> bytes:
     """orjson: a threads page's body in a tenth of the standard library's time; what it cannot
-    encode (an integer beyond 64 bits) goes the standard way. Text, not bytes: strawberry sends
-    bytes as binary WebSocket frames, which graphql-transport-ws clients refuse."""
+    encode (an integer beyond 64 bits) goes the standard way."""
     try:
-        return orjson.dumps(data).decode()
+        return orjson.dumps(data)
     except TypeError:
-        return json.dumps(data, separators=(",", ":"))
+        return json.dumps(data, separators=(",", ":")).encode()
 
 
 _NEXT_KEYS, _DATA_EXTENSIONS = {"id", "type", "payload"}, {"data", "extensions"}
