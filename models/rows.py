@@ -38,13 +38,27 @@ CLUB: BindParameter[int] = bindparam("club_id", type_=Integer)
 """The session's club, bound by `ColumnsStatement.rows`: a statement may compare with it too."""
 
 
-@cache
-def _read_only_class(model: type[Any]) -> type[Any]:
-    """The model's unmapped subclass whose instances are tuples of its columns (in `column_attrs` order)."""
+def column_keys(model: type[Any], loaded: frozenset[str] | None = None) -> list[str]:
+    """The model's column attributes in `column_attrs` order (only the `loaded` ones, when given)."""
     keys = [attribute.key for attribute in inspect_mapped(model).column_attrs]
+    return keys if loaded is None else [key for key in keys if key in loaded]
+
+
+def _not_loaded(model: type[Any], key: str) -> property:
+    def read(_: object) -> Any:
+        raise AttributeError(f"{model.__name__}.{key} was not loaded by this statement")
+    return property(read)
+
+
+@cache
+def _read_only_class(model: type[Any], loaded: frozenset[str] | None = None) -> type[Any]:
+    """The model's unmapped subclass whose instances are tuples of its columns (in `column_attrs` order),
+    or of the `loaded` ones: reading another column then raises an AttributeError that names it."""
+    keys = column_keys(model, loaded)
     namespace: dict[str, Any] = {
         "__abstract__": True, "__module__": model.__module__, "__slots__": (), "read_only_of": model,
         "__eq__": object.__eq__, "__ne__": object.__ne__, "__hash__": object.__hash__, "__repr__": object.__repr__,
+        **{key: _not_loaded(model, key) for key in column_keys(model) if key not in keys},
         **{key: property(itemgetter(index)) for index, key in enumerate(keys)},
     }
     return type(model.__name__, (tuple, model), namespace)
@@ -187,17 +201,21 @@ def _raise_as_sqlalchemy(sync_connection: Any, adapted: Any, error: Exception, s
         sync_connection._handle_dbapi_exception(dbapi_error, sql, arguments, None, None)
 
 
-def spread(statement: Select[*tuple[Any, ...]]) -> ColumnsStatement:
-    """The statement with each selected entity (a mapped class, not an alias) as its columns."""
+def spread(statement: Select[*tuple[Any, ...]],
+           loaded: Mapping[type[Any], frozenset[str]] | None = None) -> ColumnsStatement:
+    """The statement with each selected entity (a mapped class, not an alias) as its columns: all of
+    them, or for a model of `loaded` only those named there (its primary key among them)."""
     segments: list[_Segment] = []
     columns: list[Any] = []
     for description in statement.column_descriptions:
         entity, expression = description.get("entity"), description["expr"]
         if entity is not None and expression is entity:
             mapper = inspect_mapped(entity)
-            keys = tuple(attribute.key for attribute in mapper.column_attrs)
+            only = (loaded or {}).get(entity)
+            keys = tuple(column_keys(entity, only))
             presence = len(columns) + keys.index(mapper.get_property_by_column(mapper.primary_key[0]).key)
-            segments.append(_Segment(_read_only_class(entity), len(columns), len(columns) + len(keys), presence))
+            segments.append(_Segment(_read_only_class(entity, only), len(columns), len(columns) + len(keys),
+                                     presence))
             columns += [getattr(entity, key) for key in keys]
         else:
             segments.append(_Segment(None, len(columns), len(columns) + 1, len(columns)))

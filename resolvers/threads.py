@@ -15,15 +15,18 @@ from resolvers.ids import decode_id
 
 
 async def threads(ctx: Context, *, category: str, status: str, search: str | None, first: int | None,
-                  after: str | None, with_total: bool = False) -> tuple[Page[ThreadView], str]:
-    """A page of the thread list and its updates cursor; `with_total` when the client asks totalCount."""
+                  after: str | None, with_total: bool = False,
+                  member_columns: frozenset[str] | None = None) -> tuple[Page[ThreadView], str]:
+    """A page of the thread list and its updates cursor; `with_total` when the client asks totalCount,
+    `member_columns` when its selection reads only those of the members (None: all of them)."""
     principal = ctx.require_principal()
     if not principal.is_staff and status != "ALL":
         raise Forbidden("Partner API keys read threads with status ALL only")
     size = page_size(first)
     async with ctx.db() as session:
         page = await list_threads(session, viewer_id=principal.staff_id, category=category, status=status,
-                                  search=search, first=size, after=after, with_total=with_total)
+                                  search=search, first=size, after=after, with_total=with_total,
+                                  member_columns=member_columns)
         change_seq = page.change_seq
         if change_seq is None:  # an empty page read no stamp
             change_seq = await club_change_seq(session, principal.club_id)

@@ -19,7 +19,7 @@ from schema.enums import ThreadCategory, ThreadStatusFilter
 from schema.info import Info
 from schema.mutation import SmartlistFilterInput, UserError, filters_input
 from schema.permissions import HasInboxAddon
-from schema.selection import selects
+from schema.selection import selected_fields, selects
 from schema.types import (
     Club,
     Connection,
@@ -33,6 +33,7 @@ from schema.types import (
     ThreadConnection,
     UnreadCounts,
     connection,
+    member_columns,
     member_connection,
     wrap_node,
 )
@@ -111,9 +112,11 @@ class Query:
     async def threads(self, info: Info, category: ListCategory, status: Status = ThreadStatusFilter.ALL,
                       search: SearchThreads = None, first: First = 20, after: After = None) -> ThreadConnection:
         status = status or ThreadStatusFilter.ALL
+        targets = selected_fields(info, "edges", "node", "target", on="Member")
         page, updates_cursor = await threads.threads(info.context, category=category.value, status=status.value,
                                                      search=search, first=first, after=after,
-                                                     with_total=selects(info, "totalCount"))
+                                                     with_total=selects(info, "totalCount"),
+                                                     member_columns=member_columns(targets or frozenset()))
         return ThreadConnection.of(page, updates_cursor)
 
     @strawberry.field(description="The viewer's unread counts per category (a staff user only).",

@@ -189,8 +189,9 @@ async def test_the_threads_page_is_completed_by_one_compiled_selection(
     assert execution.COMPILED["fell_back"] == before.get("fell_back", 0)
 
 
+@pytest.mark.parametrize("members", [None, frozenset({"id", "first_name", "last_name", "email", "tags"})])
 async def test_a_read_statement_sent_as_its_sql_reads_what_sqlalchemy_reads(
-    app: Any, busy_club: tuple[StaffClient, str], database_url: str
+    app: Any, busy_club: tuple[StaffClient, str], database_url: str, members: frozenset[str] | None
 ) -> None:
     """On asyncpg a read session's page statement goes as its compiled SQL (models/rows.py): the rows,
     their objects and values (dates, JSON, decimals) are those of SQLAlchemy's own execution."""
@@ -200,7 +201,7 @@ async def test_a_read_statement_sent_as_its_sql_reads_what_sqlalchemy_reads(
     lea, _ = busy_club
     page = await lea.ok(THREADS_PAGE, {"status": "ALL"})
     after = page["threads"]["edges"][1]["cursor"]
-    statement = threads._plain_list_statement("MEMBER", "ALL", "all", False)
+    statement = threads._plain_list_statement("MEMBER", "ALL", "all", False, members)
     viewer_id = lea.club.staff_ids["s1"]
     key = threads.decode_key(after, threads.thread_list_digest(viewer_id, "MEMBER"), int, int, int)
     assert key is not None
@@ -218,3 +219,45 @@ async def test_a_read_statement_sent_as_its_sql_reads_what_sqlalchemy_reads(
     assert [plain(row) for row in direct] == [plain(row) for row in expected]
     sent_directly = _DirectStatement.of(statement.statement, connection.dialect) is not None
     assert sent_directly == database_url.startswith("postgresql")
+
+
+RICH_TARGETS = """query { threads(category: MEMBER, first: 50) { edges { node { id title target {
+  __typename ... on Node { id } ...Details ... on Smartlist { name description } } } } } }
+fragment Details on Member { fullName memberNumber birthDate accountBalance { amount currency } address { city }
+  emergencyContact { name } profileUrl barcodeSvg acceptsSms }"""
+MEMBER_DETAILS = """query($id: ID!) { node(id: $id) { ... on Member { id fullName memberNumber birthDate
+  accountBalance { amount currency } address { city } emergencyContact { name } profileUrl barcodeSvg acceptsSms
+} } }"""
+
+
+async def test_a_thread_page_reads_only_the_member_columns_its_selection_reads(
+    app: Any, busy_club: tuple[StaffClient, str]
+) -> None:
+    """Look-ahead (schema.selection.selected_fields): the web inbox's page reads a member's name,
+    contact and tags, not the rest of the row (search keys, address, balance...); a page that asks
+    for more reads it, and answers what the member itself answers."""
+    lea, _ = busy_club
+    await lea.ok(THREADS_PAGE, {"status": "ALL"})
+    with statements(app) as sent:
+        await lea.ok(THREADS_PAGE, {"status": "ALL"})
+    [page_sql] = sent
+    assert "member.email" in page_sql and "member.tags" in page_sql
+    for unread in ("search_text", "account_balance", "address_city", "birth_date", "member_number"):
+        assert f"member.{unread}" not in page_sql, unread
+    with statements(app) as sent:
+        rich = await lea.ok(RICH_TARGETS)
+    assert "member.account_balance" in sent[0] and "member.emergency_name" in sent[0]
+    targets = [edge["node"]["target"] for edge in rich["threads"]["edges"]]
+    assert targets and all(target["__typename"] == "Member" for target in targets)
+    for target in targets:
+        own = (await lea.ok(MEMBER_DETAILS, {"id": target["id"]}))["node"]
+        assert {key: target[key] for key in own} == own
+
+
+def test_every_member_field_says_which_columns_it_reads() -> None:
+    """A new Member field must say what it reads (until it does, a thread page selecting it reads whole rows)."""
+    from schema import build_schema
+    from schema.types.members import _FIELD_COLUMNS
+
+    member_type = build_schema()._schema.type_map["Member"]
+    assert set(member_type.fields) | {"__typename"} == set(_FIELD_COLUMNS)

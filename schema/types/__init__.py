@@ -5,7 +5,7 @@ rest of the schema uses, as `schema.types` always did."""
 
 from __future__ import annotations
 
-from schema.types.members import Club, Member, Staff, member_connection
+from schema.types.members import Club, Member, Staff, member_columns, member_connection
 from schema.types.messages import Delivery, Message
 from schema.types.pages import Connection, Edge, Node, connection
 from schema.types.targets import Session, SessionDay, Smartlist
@@ -13,6 +13,6 @@ from schema.types.threads import Thread, ThreadConnection, ThreadUpdate, UnreadC
 
 __all__ = [
     "Club", "Connection", "Delivery", "Edge", "Member", "Message", "Node", "Session", "SessionDay", "Smartlist",
-    "Staff", "Thread", "ThreadConnection", "ThreadUpdate", "UnreadCounts", "connection", "member_connection",
-    "wrap_node",
+    "Staff", "Thread", "ThreadConnection", "ThreadUpdate", "UnreadCounts", "connection", "member_columns",
+    "member_connection", "wrap_node",
 ]

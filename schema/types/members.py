@@ -159,5 +159,27 @@ class Member(Node):
         return cls(id=strawberry.ID(encode_id("Member", row.id)), pk=row.id, row=row, club=club)
 
 
+# The member columns each field reads (besides `id`, which every member has loaded).
+_FIELD_COLUMNS: dict[str, frozenset[str]] = {name: frozenset(columns) for name, columns in {
+    "__typename": (), "id": (), "thread": (), "memberNumber": ("member_number",), "firstName": ("first_name",),
+    "lastName": ("last_name",), "fullName": ("first_name", "last_name"), "email": ("email",), "phone": ("phone",),
+    "acceptsEmail": ("accepts_email",), "acceptsSms": ("accepts_sms",), "registeredAt": ("registered_at",),
+    "birthDate": ("birth_date",), "barcode": ("barcode",), "barcodeSvg": ("barcode",), "photoUrl": ("photo_url",),
+    "tags": ("tags",), "unpaidInvoicesCount": ("unpaid_invoices_count",), "documentsCount": ("documents_count",),
+    "notesCount": ("notes_count",), "externalId": ("external_id",), "profileUrl": ("external_id",),
+    "accountBalance": ("account_balance",),
+    "address": ("address_street", "address_postal_code", "address_city", "address_country"),
+    "emergencyContact": ("emergency_name", "emergency_phone", "emergency_relationship"),
+}.items()}
+
+
+def member_columns(fields: frozenset[str] | None) -> frozenset[str] | None:
+    """The member columns that a selection of these fields reads; None (every column) when a field is
+    not known here, or when nothing says which fields are selected."""
+    if fields is None or not fields <= _FIELD_COLUMNS.keys():
+        return None
+    return frozenset({"id"}).union(*(_FIELD_COLUMNS[name] for name in fields))
+
+
 def member_connection(page: Page[MemberRow], club: ClubRow) -> Connection[Member]:
     return connection(page, lambda row: Member.from_row(row, club))
