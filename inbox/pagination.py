@@ -7,6 +7,7 @@ list is refused instead of silently giving a wrong page.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Callable, Sequence
@@ -47,10 +48,14 @@ def _digest(parts: tuple[Any, ...]) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()[:12]
 
 
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def encode_cursor(digest: str, key: Sequence[Any]) -> str:
-    # orjson, with dates written as str() writes them, as the json module did (a third of the cost).
+    # orjson, with dates written as str() writes them, as the json module did (a third of the cost);
+    # base64.urlsafe_b64encode without its two extra calls.
     raw = orjson.dumps([digest, key], default=str, option=orjson.OPT_PASSTHROUGH_DATETIME)
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return binascii.b2a_base64(raw, newline=False).rstrip(b"=").translate(_URL_SAFE).decode()
 
 
 def decode_cursor(cursor: str | None, digest: str) -> list[Any] | None:

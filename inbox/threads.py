@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -150,9 +150,14 @@ class ThreadView:
     def sort_at(self) -> datetime:
         return self.activity_at or self.thread.created_at
 
-    @cached_property  # a list page reads it twice per thread: its cursor and its sortKey
+    @property
     def order_key(self) -> tuple[int, int, int]:
-        return (1 if self.is_favorite else 0, _micros(self.sort_at), self.thread.id)
+        """Read twice per thread of a list page (its cursor, its sortKey): kept, without the lock that
+        functools.cached_property takes on Python 3.11."""
+        known: tuple[int, int, int] | None = self.__dict__.get("_order_key")
+        if known is None:
+            known = self.__dict__["_order_key"] = (1 if self.is_favorite else 0, _micros(self.sort_at), self.thread.id)
+        return known
 
     @property
     def sort_key(self) -> str:
@@ -352,7 +357,11 @@ def _views(result: Any, viewer_id: int | None) -> list[ThreadView]:
     """Thread views of rows (thread, state, target(s)..., last message): the one target that is set."""
     views = []
     for thread, state, *targets, last_message in result:
-        target = next((t for t in targets if t is not None), None)
+        target = None
+        for candidate in targets:
+            if candidate is not None:
+                target = candidate
+                break
         views.append(ThreadView(thread, state, viewer_id, target, last_message))
     return views
 

@@ -113,7 +113,10 @@ class _DirectStatement:
     SQLAlchemy's statement events and error handling (`_fetch`)."""
 
     sql: str
-    names: tuple[str, ...]  # the positional parameters, in order
+    # The positional parameters in order, each with its bind processor (None when it has none).
+    positions: tuple[tuple[str, Callable[[Any], Any] | None], ...]
+    # The values the statement itself binds (literals of its conditions); the others come with each execution.
+    constants: dict[str, Any]
     compiled: Any
 
     @classmethod
@@ -126,14 +129,25 @@ class _DirectStatement:
         result_types = [column[3] for column in compiled._result_columns]
         if not all(isinstance(kind, _DRIVER_TYPES) for kind in result_types):
             return None
-        numeric_floats = any(isinstance(kind, Numeric) and not kind.asdecimal for kind in result_types)
-        return None if numeric_floats else cls(compiled.string, tuple(compiled.positiontup), compiled)
+        if any(isinstance(kind, Numeric) and not kind.asdecimal for kind in result_types):
+            return None
+        binds = compiled.binds
+        if compiled.escaped_bind_names or any(binds[name].callable is not None for name in compiled.positiontup):
+            return None
+        processors = compiled._bind_processors
+        positions = tuple((name, processors.get(name)) for name in compiled.positiontup)
+        constants = {name: binds[name].value for name in compiled.positiontup if not binds[name].required}
+        return cls(compiled.string, positions, constants, compiled)
 
     def arguments(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
-        parameters = self.compiled.construct_params(values)
-        processors = self.compiled._bind_processors
-        return tuple(processors[name](parameters[name]) if name in processors else parameters[name]
-                     for name in self.names)
+        """The positional values, as `construct_params` and the bind processors would give them."""
+        parameters = {**self.constants, **values}
+        try:
+            return tuple(parameters[name] if process is None else process(parameters[name])
+                         for name, process in self.positions)
+        except KeyError:
+            self.compiled.construct_params(values)  # raises SQLAlchemy's error naming the missing value
+            raise
 
 
 @dataclass(frozen=True, slots=True)
