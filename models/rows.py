@@ -22,13 +22,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BindParameter, Boolean, Date, DateTime, Integer, Numeric, Select, String, bindparam
+from sqlalchemy import JSON, BindParameter, Boolean, Date, DateTime, Integer, Numeric, Select, String, any_, bindparam
 from sqlalchemy import inspect as inspect_mapped
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import with_loader_criteria
+from sqlalchemy.sql import operators, visitors
+from sqlalchemy.sql.elements import BinaryExpression
 from sqlalchemy.util import greenlet_spawn
 
 from models.base import ClubScoped, UTCDateTime
@@ -150,12 +153,34 @@ class _DirectStatement:
             raise
 
 
+_NO_OPTIONS: dict[str, Any] = {}
+
+
+def _in_lists_as_arrays(statement: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    """The statement with each `column IN (:values)` list written `column = ANY(:values)`, the values
+    bound as one PostgreSQL array: its SQL is then the same whatever their number, so it can be
+    compiled once (an expanding list is rendered again at each execution)."""
+    found = False
+
+    def replace(element: Any, **_: Any) -> Any:
+        nonlocal found
+        if (isinstance(element, BinaryExpression) and element.operator is operators.in_op
+                and isinstance(element.right, BindParameter) and element.right.expanding):
+            found = True
+            return element.left == any_(bindparam(element.right.key, type_=ARRAY(element.left.type)))
+        return None
+    replaced = cast(Select[*tuple[Any, ...]], visitors.replacement_traverse(cast(Any, statement), _NO_OPTIONS, replace))
+    return replaced if found else statement
+
+
 @dataclass(frozen=True, slots=True)
 class ColumnsStatement:
     """An ORM select whose entities were spread into their columns, and how to gather them back."""
 
     statement: Select[*tuple[Any, ...]]
     build: Callable[[Sequence[Any]], tuple[Any, ...]]  # a row -> its objects and values
+    # The same with its IN lists bound as arrays (`_in_lists_as_arrays`): what is sent directly.
+    arrays: Select[*tuple[Any, ...]] | None = None
     direct: dict[str, _DirectStatement | None] = field(default_factory=dict)  # by dialect name
 
     async def rows(self, session: AsyncSession, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -180,7 +205,8 @@ class ColumnsStatement:
         try:
             return self.direct[dialect.name]
         except KeyError:
-            direct = self.direct[dialect.name] = _DirectStatement.of(self.statement, dialect)
+            sent = self.statement if self.arrays is None else self.arrays
+            direct = self.direct[dialect.name] = _DirectStatement.of(sent, dialect)
             return direct
 
 
@@ -234,6 +260,10 @@ def spread(statement: Select[*tuple[Any, ...]],
         else:
             segments.append(_Segment(None, len(columns), len(columns) + 1, len(columns)))
             columns.append(expression)
-    spread_statement = statement.with_only_columns(*columns, maintain_column_froms=True).options(
-        with_loader_criteria(ClubScoped, lambda cls: cls.club_id == CLUB, include_aliases=True))
-    return ColumnsStatement(spread_statement, _row_builder(segments))
+    spread_statement = statement.with_only_columns(*columns, maintain_column_froms=True)
+
+    def in_club(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+        return query.options(with_loader_criteria(ClubScoped, lambda cls: cls.club_id == CLUB, include_aliases=True))
+    arrays = _in_lists_as_arrays(spread_statement)
+    return ColumnsStatement(in_club(spread_statement), _row_builder(segments),
+                            None if arrays is spread_statement else in_club(arrays))

@@ -261,3 +261,42 @@ def test_every_member_field_says_which_columns_it_reads() -> None:
 
     member_type = build_schema()._schema.type_map["Member"]
     assert set(member_type.fields) | {"__typename"} == set(_FIELD_COLUMNS)
+
+
+async def test_in_lists_are_sent_as_one_array_and_read_what_sqlalchemy_reads(
+    app: Any, busy_club: tuple[StaffClient, str], database_url: str
+) -> None:
+    """A statement of views by ids goes directly with its list bound as one PostgreSQL array
+    (`= ANY($n)`, models.rows): the same rows as SQLAlchemy's expanding IN list, an empty list too."""
+    from inbox import threads
+    from models.rows import _DirectStatement
+
+    lea, _ = busy_club
+    statement = threads._views_statement(None)
+    viewer_id = lea.club.staff_ids["s1"]
+    page = await lea.ok(THREADS_PAGE, {"status": "ALL"})
+    ids = [*(await _thread_pks(page)), 10**12]
+    services = app.state.services
+    for wanted in (ids, ids[:1], []):
+        values = {"viewer_id": viewer_id, "ids": wanted}
+        async with club_session(services.read_sessions, lea.club.club_id) as session:
+            direct = await statement.rows(session, values)
+            connection = await session.connection()
+            expected = [statement.build(row) for row in (await connection.execute(
+                statement.statement, {**values, "club_id": lea.club.club_id})).all()]
+
+        def plain(row: tuple[Any, ...]) -> list[Any]:
+            return [tuple(part) if isinstance(part, tuple) else part for part in row]
+        assert sorted(map(plain, direct), key=str) == sorted(map(plain, expected), key=str)
+        assert len(direct) == len([pk for pk in wanted if pk != 10**12])
+    sent = _DirectStatement.of(statement.arrays if statement.arrays is not None else statement.statement,
+                               connection.dialect)
+    assert (sent is not None) == database_url.startswith("postgresql")
+    assert sent is None or "= ANY (" in sent.sql
+
+
+async def _thread_pks(page: dict[str, Any]) -> list[int]:
+    from resolvers.ids import decode_id
+
+    decoded = [decode_id(edge["node"]["id"], "Thread") for edge in page["threads"]["edges"]]
+    return [pair[1] for pair in decoded if pair is not None]
