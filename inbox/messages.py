@@ -104,6 +104,7 @@ def message_preview(body: str, length: int = 140) -> str:
 
 # --- history --------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=4096)  # each cursor of a history page names its thread's list
 def messages_digest(thread_id: int) -> str:
     return list_digest("messages", thread_id)
 
