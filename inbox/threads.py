@@ -39,7 +39,7 @@ from inbox.search import member_search_condition, name_search_condition
 from inbox.vocabulary import TARGETS, Category, UpdateReason
 from models import Member, Message, Session, Smartlist, Staff, Thread, ThreadChange, ThreadState
 from models.base import UTCDateTime, utcnow
-from models.rows import CLUB, ColumnsStatement, spread
+from models.rows import CLUB, ColumnsStatement, column_keys, spread
 from models.upsert import dialect_insert
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -263,8 +263,15 @@ def _plain_list_statement(category: str, status: str, key_shape: str | None, wit
     return spread(_list_statement(category, status, None, key_shape, with_total), _loaded(member_columns))
 
 
-def _loaded(member_columns: frozenset[str] | None) -> dict[type[Any], frozenset[str]] | None:
-    return None if member_columns is None else {Member: member_columns}
+# What a listed thread never reads of its thread and state rows: the change stamps and club of the
+# write path, the stored sort date (its order key is computed, ThreadView.order_key).
+_UNLISTED = {Thread: {"change_seq", "club_id", "sort_at"}, ThreadState: {"change_seq", "club_id"}}
+_LISTED = {model: frozenset(column_keys(model)) - skipped for model, skipped in _UNLISTED.items()}
+
+
+def _loaded(member_columns: frozenset[str] | None) -> dict[type[Any], frozenset[str]]:
+    """The columns a list page reads: its threads' and states' own, its members' (all by default)."""
+    return {**_LISTED} if member_columns is None else {**_LISTED, Member: member_columns}
 
 
 def _list_statement(category: str, status: str, search: str | None, key_shape: str | None,
