@@ -179,8 +179,8 @@ class ColumnsStatement:
 
     statement: Select[*tuple[Any, ...]]
     build: Callable[[Sequence[Any]], tuple[Any, ...]]  # a row -> its objects and values
-    # The same with its IN lists bound as arrays (`_in_lists_as_arrays`): what is sent directly.
-    arrays: Select[*tuple[Any, ...]] | None = None
+    # The same before the club's criteria: what `_direct` rewrites for PostgreSQL (`_in_lists_as_arrays`).
+    unscoped: Select[*tuple[Any, ...]] | None = None
     direct: dict[str, _DirectStatement | None] = field(default_factory=dict)  # by dialect name
 
     async def rows(self, session: AsyncSession, values: Mapping[str, Any]) -> list[tuple[Any, ...]]:
@@ -205,7 +205,11 @@ class ColumnsStatement:
         try:
             return self.direct[dialect.name]
         except KeyError:
-            sent = self.statement if self.arrays is None else self.arrays
+            sent = self.statement
+            if dialect.name == "postgresql" and self.unscoped is not None:
+                arrays = _in_lists_as_arrays(self.unscoped)
+                if arrays is not self.unscoped:
+                    sent = _in_club(arrays)
             direct = self.direct[dialect.name] = _DirectStatement.of(sent, dialect)
             return direct
 
@@ -260,10 +264,9 @@ def spread(statement: Select[*tuple[Any, ...]],
         else:
             segments.append(_Segment(None, len(columns), len(columns) + 1, len(columns)))
             columns.append(expression)
-    spread_statement = statement.with_only_columns(*columns, maintain_column_froms=True)
+    unscoped = statement.with_only_columns(*columns, maintain_column_froms=True)
+    return ColumnsStatement(_in_club(unscoped), _row_builder(segments), unscoped)
 
-    def in_club(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
-        return query.options(with_loader_criteria(ClubScoped, lambda cls: cls.club_id == CLUB, include_aliases=True))
-    arrays = _in_lists_as_arrays(spread_statement)
-    return ColumnsStatement(in_club(spread_statement), _row_builder(segments),
-                            None if arrays is spread_statement else in_club(arrays))
+
+def _in_club(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    return query.options(with_loader_criteria(ClubScoped, lambda cls: cls.club_id == CLUB, include_aliases=True))

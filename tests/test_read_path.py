@@ -269,7 +269,6 @@ async def test_in_lists_are_sent_as_one_array_and_read_what_sqlalchemy_reads(
     """A statement of views by ids goes directly with its list bound as one PostgreSQL array
     (`= ANY($n)`, models.rows): the same rows as SQLAlchemy's expanding IN list, an empty list too."""
     from inbox import threads
-    from models.rows import _DirectStatement
 
     lea, _ = busy_club
     statement = threads._views_statement(None)
@@ -289,8 +288,7 @@ async def test_in_lists_are_sent_as_one_array_and_read_what_sqlalchemy_reads(
             return [tuple(part) if isinstance(part, tuple) else part for part in row]
         assert sorted(map(plain, direct), key=str) == sorted(map(plain, expected), key=str)
         assert len(direct) == len([pk for pk in wanted if pk != 10**12])
-    sent = _DirectStatement.of(statement.arrays if statement.arrays is not None else statement.statement,
-                               connection.dialect)
+    sent = statement._direct(connection.dialect)
     assert (sent is not None) == database_url.startswith("postgresql")
     assert sent is None or "= ANY (" in sent.sql
 
