@@ -271,7 +271,7 @@ _LISTED = {model: frozenset(column_keys(model)) - skipped for model, skipped in 
 
 def _loaded(member_columns: frozenset[str] | None) -> dict[type[Any], frozenset[str]]:
     """The columns a list page reads: its threads' and states' own, its members' (all by default)."""
-    return {**_LISTED} if member_columns is None else {**_LISTED, Member: member_columns}
+    return _LISTED if member_columns is None else {**_LISTED, Member: member_columns}
 
 
 def _list_statement(category: str, status: str, search: str | None, key_shape: str | None,

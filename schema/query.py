@@ -116,7 +116,7 @@ class Query:
         page, updates_cursor = await threads.threads(info.context, category=category.value, status=status.value,
                                                      search=search, first=first, after=after,
                                                      with_total=selects(info, "totalCount"),
-                                                     member_columns=member_columns(targets or frozenset()))
+                                                     member_columns=member_columns(targets))
         return ThreadConnection.of(page, updates_cursor)
 
     @strawberry.field(description="The viewer's unread counts per category (a staff user only).",

@@ -15,7 +15,6 @@ from strawberry.types.scalar import ScalarDefinition
 RFC3339 = "https://datatracker.ietf.org/doc/html/rfc3339#section-5.6"
 
 
-
 def serialize_datetime(value: Any) -> Any:
     """`isoformat()`, written by orjson for a UTC datetime (the same text in half the time; a threads
     page writes a hundred)."""

@@ -29,14 +29,20 @@ def selects(info: Info, name: str) -> bool:
 
 def selects_path(info: Info, *names: str) -> bool:
     """Whether the resolving field's selection reaches `names` in turn (e.g. "edges", "node", "author")."""
+    return _reached(info, names) is not None
+
+
+def _reached(info: Info, names: tuple[str, ...]) -> list[tuple[SelectionNode, ...]] | None:
+    """The selections of the fields at the end of `names` (through fragments), or None when the
+    resolving field's selection does not reach them."""
     raw = info._raw_info
     level = [node.selection_set.selections for node in raw.field_nodes if node.selection_set is not None]
     for name in names:
         found = [field for selections in level for field in _fields(selections, name, raw.fragments)]
         if not found:
-            return False
+            return None
         level = [field.selection_set.selections for field in found if field.selection_set is not None]
-    return True
+    return level
 
 
 def _fields(selections: Iterable[SelectionNode], name: str,
@@ -70,29 +76,22 @@ def _has(selections: Iterable[SelectionNode], name: str, fragments: Mapping[str,
 
 _MAX_REMEMBERED = 2048
 # (the resolving field's nodes, path, type) -> (the nodes, kept so their ids stay theirs; the answer)
-_selected: dict[tuple[tuple[int, ...], tuple[str, ...], str], tuple[object, frozenset[str] | None]] = {}
+_selected: dict[tuple[tuple[int, ...], tuple[str, ...], str], tuple[object, frozenset[str]]] = {}
 
 
-def selected_fields(info: Info, *path: str, on: str) -> frozenset[str] | None:
+def selected_fields(info: Info, *path: str, on: str) -> frozenset[str]:
     """The names of the fields selected at the end of `path` for objects of type `on` (through
-    fragments; one on another object type does not count); None when the path is not selected.
+    fragments; one on another object type does not count); none when the path is not selected.
     Remembered per document: a repeated operation's field nodes are the same objects."""
     raw = info._raw_info
     key = (tuple(id(node) for node in raw.field_nodes), path, on)
     known = _selected.get(key)
     if known is not None and known[0] == tuple(raw.field_nodes):
         return known[1]
-    level = [node.selection_set.selections for node in raw.field_nodes if node.selection_set is not None]
-    for name in path:
-        found = [field for selections in level for field in _fields(selections, name, raw.fragments)]
-        if not found:
-            level = []
-            break
-        level = [field.selection_set.selections for field in found if field.selection_set is not None]
     names: set[str] = set()
-    for selections in level:
+    for selections in _reached(info, path) or []:
         _names_on(selections, on, raw.fragments, raw.schema, names)
-    answer = frozenset(names) if level else None
+    answer = frozenset(names)
     if len(_selected) >= _MAX_REMEMBERED:
         _selected.clear()
     _selected[key] = (tuple(raw.field_nodes), answer)

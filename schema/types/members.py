@@ -173,10 +173,10 @@ _FIELD_COLUMNS: dict[str, frozenset[str]] = {name: frozenset(columns) for name, 
 }.items()}
 
 
-def member_columns(fields: frozenset[str] | None) -> frozenset[str] | None:
+def member_columns(fields: frozenset[str]) -> frozenset[str] | None:
     """The member columns that a selection of these fields reads; None (every column) when a field is
-    not known here, or when nothing says which fields are selected."""
-    if fields is None or not fields <= _FIELD_COLUMNS.keys():
+    not known here."""
+    if not fields <= _FIELD_COLUMNS.keys():
         return None
     return frozenset({"id"}).union(*(_FIELD_COLUMNS[name] for name in fields))
 
